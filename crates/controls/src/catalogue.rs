@@ -29,12 +29,6 @@ fn off(v: Value) -> bool {
 fn on(v: Value) -> bool {
     v == Value::Enabled(true)
 }
-fn web_off(v: Value) -> bool {
-    v == Value::Web(WebAccess::Off)
-}
-fn web_no_http(v: Value) -> bool {
-    matches!(v, Value::Web(WebAccess::Off | WebAccess::HttpsOnly))
-}
 fn fetch_https(v: Value) -> bool {
     v == Value::Fetch(FetchScheme::Https)
 }
@@ -378,7 +372,7 @@ pub static CATALOGUE: &[Control] = &[
         profile: P::Standard,
         remediation: "Disable the web server; enable it only temporarily through a signed configuration when unavoidable.",
         stig: &["V-206799", "V-206759", "V-259962"],
-        requirement: req(Setting::WebUi, "off", web_off),
+        requirement: req(Setting::WebUi, "disabled", off),
     },
     Control {
         id: "HS-WEB-02",
@@ -392,7 +386,7 @@ pub static CATALOGUE: &[Control] = &[
         profile: P::Standard,
         remediation: "Disable HTTP; if the web server must run, allow HTTPS only.",
         stig: &["V-206799", "V-259963", "V-206760"],
-        requirement: req(Setting::WebUi, "off or https-only", web_no_http),
+        requirement: req_when(Setting::WebPlainHttp, "disabled", off, Setting::WebUi, on),
     },
     // --- SNMP ---------------------------------------------------------------------------
     Control {

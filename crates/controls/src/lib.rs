@@ -8,7 +8,7 @@ pub mod settings;
 
 pub use catalogue::CATALOGUE;
 pub use settings::{
-    FetchScheme, SecretState, Setting, SipTransport, SnmpSecurity, TlsVersion, Value, WebAccess,
+    FetchScheme, SecretState, Setting, SipTransport, SnmpSecurity, TlsVersion, Value,
 };
 
 use serde::Serialize;

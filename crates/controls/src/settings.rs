@@ -13,6 +13,7 @@ pub enum Setting {
     TelnetServer,
     SshServer,
     WebUi,
+    WebPlainHttp,
     Snmp,
     SnmpSecurity,
     Bluetooth,
@@ -40,6 +41,7 @@ impl Setting {
             Setting::TelnetServer => "telnet_server",
             Setting::SshServer => "ssh_server",
             Setting::WebUi => "web_ui",
+            Setting::WebPlainHttp => "web_plain_http",
             Setting::Snmp => "snmp",
             Setting::SnmpSecurity => "snmp_security",
             Setting::Bluetooth => "bluetooth",
@@ -67,16 +69,6 @@ impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// How the embedded web server is reachable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WebAccess {
-    Off,
-    HttpsOnly,
-    HttpAndHttps,
-    HttpOnly,
 }
 
 /// The URL scheme or protocol a file is fetched with.
@@ -136,7 +128,6 @@ pub enum SecretState {
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum Value {
     Enabled(bool),
-    Web(WebAccess),
     Fetch(FetchScheme),
     Sip(SipTransport),
     Tls(TlsVersion),
@@ -149,7 +140,6 @@ impl fmt::Display for Value {
         match self {
             Value::Enabled(true) => f.write_str("enabled"),
             Value::Enabled(false) => f.write_str("disabled"),
-            Value::Web(w) => write!(f, "{w:?}"),
             Value::Fetch(s) => write!(f, "{s:?}"),
             Value::Sip(t) => write!(f, "{t:?}"),
             Value::Tls(v) => write!(f, "{v:?}"),

@@ -1,0 +1,60 @@
+//! `key = value` lines: Yealink `.cfg` and Grandstream P-value text.
+
+use crate::document::{Entry, Slot};
+use crate::{Document, Format, ParseError};
+
+pub(crate) fn parse(format: Format, bytes: &[u8]) -> Result<Document, ParseError> {
+    let text = super::utf8(bytes)?;
+    let mut doc = Document::new(format, bytes);
+    let mut offset = 0usize;
+    for (n, raw_line) in text.split_inclusive('\n').enumerate() {
+        let line_no = n as u32 + 1;
+        let line_start = offset;
+        offset += raw_line.len();
+        let line = raw_line.trim_end_matches(['\n', '\r']);
+        let body = line.trim_start();
+        let lead = line.len() - body.len();
+        if n == 0 {
+            if let Some(rest) = body.strip_prefix('\u{feff}') {
+                if rest.trim().is_empty() || rest.starts_with('#') {
+                    continue;
+                }
+            }
+        }
+        if body.is_empty() || body.starts_with('#') || body.starts_with(';') {
+            continue;
+        }
+        let body = body.trim_start_matches('\u{feff}');
+        let Some(eq) = body.find('=') else {
+            return Err(ParseError {
+                line: line_no,
+                col: lead as u32 + 1,
+                reason: "expected `key = value`".into(),
+            });
+        };
+        let key = body[..eq].trim();
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(ParseError {
+                line: line_no,
+                col: lead as u32 + 1,
+                reason: format!("invalid key {key:?}"),
+            });
+        }
+        let after = &body[eq + 1..];
+        let value = after.trim();
+        let value_start = line_start
+            + lead
+            + (line.len() - lead - body.len())
+            + eq
+            + 1
+            + (after.len() - after.trim_start().len());
+        doc.push(Entry {
+            key: key.to_string(),
+            value: value.to_string(),
+            line: line_no,
+            col: (value_start - line_start) as u32 + 1,
+            slot: Slot::Value(value_start..value_start + value.len()),
+        });
+    }
+    Ok(doc)
+}

@@ -1,0 +1,237 @@
+//! Vendor key tables: which vendor key means which normalized setting.
+//!
+//! **Adding a verified key is one entry in the vendor's table.** Every entry cites its
+//! source (the S-numbers of `reference/vendor-config-keys.md`). A setting with no entry
+//! for a vendor is reported `not_assessable` for that vendor: keys are never guessed.
+
+mod cisco;
+mod grandstream;
+mod poly;
+mod snom;
+mod yealink;
+
+use crate::{Format, Vendor};
+use hookswitch_controls::{FetchScheme, SecretState, Setting, Value};
+
+pub use grandstream::family_of as grandstream_family;
+
+/// How the raw value(s) of a rule's keys become a normalized value.
+#[derive(Clone, Copy)]
+pub enum Decode {
+    /// One key; case-insensitive lookup. A value not in the table is not assessable.
+    Map(&'static [(&'static str, Value)]),
+    /// One key holding a URL; its scheme gives the fetch scheme.
+    Url,
+    /// One key holding a password; empty or a well-known factory value counts as default.
+    Secret,
+    /// Several keys, in the order of `keys` (None = absent).
+    Composite(fn(&[Option<&str>]) -> Result<Value, String>),
+}
+
+/// One vendor key (or key group) and what it means.
+#[derive(Clone, Copy)]
+pub struct KeyRule {
+    pub setting: Setting,
+    /// Keys as written by current firmware. `*` stands for an index (one or more digits);
+    /// a rule with `*` yields one observation per instance found.
+    pub keys: &'static [&'static str],
+    pub decode: Decode,
+    /// What `harden` writes. Empty: the vendor has no verified way to reach the secure state.
+    pub harden: &'static [(&'static str, &'static str)],
+    /// Model families the rule holds for; empty means every model.
+    pub families: &'static [&'static str],
+    /// The firmware default when every key is absent, only where a source documents it.
+    pub default: Option<Value>,
+    pub source: &'static str,
+}
+
+pub(crate) const ON: Value = Value::Enabled(true);
+pub(crate) const OFF: Value = Value::Enabled(false);
+pub(crate) const BOOL_01: &[(&str, Value)] = &[("0", OFF), ("1", ON)];
+/// Cisco CUCM's inverted flags: 0 = enabled, 1 = disabled.
+pub(crate) const INVERTED_01: &[(&str, Value)] = &[("0", ON), ("1", OFF)];
+pub(crate) const YES_NO: &[(&str, Value)] = &[("yes", ON), ("no", OFF)];
+pub(crate) const ON_OFF: &[(&str, Value)] = &[("on", ON), ("off", OFF)];
+
+/// Factory passwords we treat as "vendor default". A false alarm here is cheap; a miss is not.
+pub const WELL_KNOWN_DEFAULT_PASSWORDS: &[&str] = &[
+    "admin", "456", "0000", "1234", "12345", "123456", "password", "cisco", "user",
+];
+
+/// The key table of a vendor.
+pub fn rules(vendor: Vendor) -> &'static [KeyRule] {
+    match vendor {
+        Vendor::Poly => poly::RULES,
+        Vendor::Yealink => yealink::RULES,
+        Vendor::Cisco => cisco::RULES,
+        Vendor::Grandstream => grandstream::RULES,
+        Vendor::Snom => snom::RULES,
+    }
+}
+
+/// The rules of a format (Cisco's two formats use different keys).
+pub fn rules_for(format: Format) -> &'static [KeyRule] {
+    match format {
+        Format::CiscoCucm => cisco::CUCM,
+        Format::CiscoMpp => cisco::MPP,
+        other => rules(other.vendor()),
+    }
+}
+
+/// The model family a vendor's rules are keyed on, from a model name.
+pub fn family_of(vendor: Vendor, model: &str) -> Option<&'static str> {
+    match vendor {
+        Vendor::Grandstream => grandstream::family_of(model),
+        _ => None,
+    }
+}
+
+impl Decode {
+    /// Decode the raw values of the rule's keys.
+    pub fn apply(&self, raw: &[Option<&str>]) -> Result<Value, String> {
+        match self {
+            Decode::Map(table) => {
+                let v = raw.first().copied().flatten().unwrap_or("");
+                table
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(v.trim()))
+                    .map(|(_, val)| *val)
+                    .ok_or_else(|| format!("value {v:?} has no documented meaning"))
+            }
+            Decode::Url => url_scheme(raw.first().copied().flatten().unwrap_or("")),
+            Decode::Secret => {
+                let v = raw.first().copied().flatten().unwrap_or("");
+                Ok(Value::Secret(secret_state(v)))
+            }
+            Decode::Composite(f) => f(raw),
+        }
+    }
+}
+
+pub(crate) fn secret_state(v: &str) -> SecretState {
+    let v = v.trim();
+    if v.is_empty() {
+        SecretState::Empty
+    } else if WELL_KNOWN_DEFAULT_PASSWORDS
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(v))
+    {
+        SecretState::VendorDefault
+    } else {
+        SecretState::Set
+    }
+}
+
+/// The scheme of a provisioning URL. Options in brackets (Cisco `[--key …]`) are skipped.
+pub(crate) fn url_scheme(url: &str) -> Result<Value, String> {
+    let mut u = url.trim();
+    while let Some(rest) = u.strip_prefix('[') {
+        u = rest
+            .split_once(']')
+            .map(|(_, r)| r.trim_start())
+            .unwrap_or("");
+    }
+    if u.is_empty() {
+        return Err("empty URL".into());
+    }
+    let Some((scheme, _)) = u.split_once("://") else {
+        return Err(format!(
+            "{u:?} names no scheme; the transport depends on the DHCP-supplied server"
+        ));
+    };
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "tftp" => FetchScheme::Tftp,
+        "ftp" => FetchScheme::Ftp,
+        "http" => FetchScheme::Http,
+        "https" => FetchScheme::Https,
+        "ftps" => FetchScheme::Ftps,
+        other => return Err(format!("unknown URL scheme {other:?}")),
+    };
+    Ok(Value::Fetch(scheme))
+}
+
+/// Does a table key pattern (`*` = index) match a document key?
+pub(crate) fn pattern_matches(pattern: &str, key: &str) -> bool {
+    let mut p = pattern.as_bytes();
+    let mut k = key.as_bytes();
+    while let Some((&c, rest)) = p.split_first() {
+        if c == b'*' {
+            let digits = k.iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits == 0 {
+                return false;
+            }
+            k = &k[digits..];
+        } else {
+            match k.split_first() {
+                Some((&kc, krest)) if kc == c => k = krest,
+                _ => return false,
+            }
+        }
+        p = rest;
+    }
+    k.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_indices_only() {
+        assert!(pattern_matches(
+            "account.*.srtp_encryption",
+            "account.12.srtp_encryption"
+        ));
+        assert!(!pattern_matches(
+            "account.*.srtp_encryption",
+            "account.x.srtp_encryption"
+        ));
+        assert!(!pattern_matches(
+            "account.*.srtp_encryption",
+            "account..srtp_encryption"
+        ));
+        assert!(pattern_matches("SIP_Transport_*_", "SIP_Transport_1_"));
+        assert!(!pattern_matches("SIP_Transport_*_", "SIP_Transport_1_x"));
+        assert!(pattern_matches("plain", "plain"));
+    }
+
+    #[test]
+    fn url_schemes() {
+        assert_eq!(
+            url_scheme("https://p.example/cfg"),
+            Ok(Value::Fetch(FetchScheme::Https))
+        );
+        assert_eq!(
+            url_scheme("[--key abc] tftp://1.2.3.4/$PSN.xml"),
+            Ok(Value::Fetch(FetchScheme::Tftp))
+        );
+        assert!(url_scheme("/$PSN.xml").is_err());
+        assert!(url_scheme("gopher://x").is_err());
+    }
+
+    #[test]
+    fn every_rule_is_well_formed() {
+        for format in Format::ALL {
+            for r in rules_for(format) {
+                assert!(!r.keys.is_empty(), "{format}: {:?} has no keys", r.setting);
+                let patterned = r.keys.iter().any(|k| k.contains('*'));
+                assert!(
+                    !patterned || r.keys.len() == 1,
+                    "{format}: composite rules cannot use patterns"
+                );
+                if !matches!(r.decode, Decode::Composite(_)) {
+                    assert_eq!(r.keys.len(), 1, "{format}: {:?}", r.setting);
+                }
+                assert!(!r.source.is_empty());
+            }
+        }
+    }
+}
+
+/// The Grandstream XML v2 alias of a P-value key.
+pub fn grandstream_alias(pkey: &str) -> Option<&'static str> {
+    grandstream::ALIASES
+        .iter()
+        .find(|(p, _)| *p == pkey)
+        .map(|(_, a)| *a)
+}

@@ -1,0 +1,305 @@
+//! `harden`: write the secure value of every control a vendor can express, changing only
+//! the bytes of those values (and appending keys that are missing).
+
+use crate::document::Slot;
+use crate::keys::{self, pattern_matches};
+use crate::observe::doc_key;
+use crate::{parse, Document, Format, ParseError};
+use hookswitch_controls::{config_controls, Profile};
+use std::collections::BTreeMap;
+
+/// One key changed or added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub key: String,
+    /// Previous value; None when the key was added.
+    pub old: Option<String>,
+    pub new: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hardened {
+    pub bytes: Vec<u8>,
+    pub changes: Vec<Change>,
+    /// Controls this vendor/format cannot reach by configuration, with the reason.
+    pub not_expressible: Vec<(&'static str, String)>,
+}
+
+/// The empty document each format starts from when no input file is given.
+pub fn skeleton(format: Format) -> &'static str {
+    match format {
+        Format::PolyXml => "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<polycomConfig>\n</polycomConfig>\n",
+        Format::YealinkV7x | Format::YealinkV8x | Format::YealinkEncrypted => "#!version:1.0.0.1\n",
+        Format::CiscoCucm => "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<device>\n  <vendorConfig>\n  </vendorConfig>\n</device>\n",
+        Format::CiscoMpp => "<flat-profile>\n</flat-profile>\n",
+        Format::GrandstreamText => "# Grandstream P-value configuration\n",
+        Format::GrandstreamXmlV1 => "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gs_provision version=\"1\">\n  <config version=\"1\">\n  </config>\n</gs_provision>\n",
+        Format::GrandstreamXmlV2 => "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gs_provision version=\"1\">\n  <config version=\"2\">\n  </config>\n</gs_provision>\n",
+        Format::SnomXml => "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<settings>\n  <phone-settings>\n  </phone-settings>\n</settings>\n",
+    }
+}
+
+/// CUCM keys that live directly under `<device>`; the rest go in `<vendorConfig>`.
+const CUCM_DEVICE_LEVEL: &[&str] = &["deviceSecurityMode", "transportLayerProtocol"];
+
+/// Harden `input` (or the format's skeleton) for `profile`. `family` selects
+/// family-keyed rules (Grandstream).
+pub fn harden(
+    format: Format,
+    input: Option<&[u8]>,
+    profile: Profile,
+    family: Option<&str>,
+) -> Result<Hardened, ParseError> {
+    if !format.writable() {
+        return Err(ParseError { line: 1, col: 1, reason: format!("{format} files cannot be written: they are encrypted with a published key; provision plain files over HTTPS instead") });
+    }
+    let bytes = input.unwrap_or(skeleton(format).as_bytes());
+    let doc = parse(format, bytes)?;
+    let (wanted, not_expressible) = wanted_pairs(&doc, profile, family);
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    let mut inserts: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
+    let mut appended_kv: Vec<(String, String)> = Vec::new();
+    let mut changes = Vec::new();
+    for (key, value) in wanted {
+        match doc.get(&key) {
+            Some(entry) if entry.value == value => {}
+            Some(entry) => {
+                let replacement = match &entry.slot {
+                    Slot::Value(_) => escape(format, &value),
+                    Slot::SelfClosing(span) => {
+                        expand_self_closing(&bytes[span.clone()], &key, &escape(format, &value))
+                    }
+                };
+                let span = match &entry.slot {
+                    Slot::Value(r) | Slot::SelfClosing(r) => r.clone(),
+                };
+                edits.push((span, replacement));
+                changes.push(Change {
+                    key: key.clone(),
+                    old: Some(entry.value.clone()),
+                    new: value,
+                });
+            }
+            None => {
+                changes.push(Change {
+                    key: key.clone(),
+                    old: None,
+                    new: value.clone(),
+                });
+                match insert_point(&doc, format, &key) {
+                    Some(at) => inserts.entry(at).or_default().push((key, value)),
+                    None => appended_kv.push((key, value)),
+                }
+            }
+        }
+    }
+    let nl = doc.newline;
+    for (at, pairs) in inserts {
+        let indent = indent_before(bytes, at);
+        let text = match format {
+            Format::PolyXml => {
+                let attrs: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{}\"", escape(format, v)))
+                    .collect();
+                format!("  <hookswitch {}/>{nl}{indent}", attrs.join(" "))
+            }
+            _ => {
+                let mut s = String::new();
+                for (k, v) in &pairs {
+                    s.push_str("  ");
+                    s.push_str(&render_element(format, k, &escape(format, v)));
+                    s.push_str(nl);
+                    s.push_str(&indent);
+                }
+                s
+            }
+        };
+        edits.push((at..at, text));
+    }
+    if !appended_kv.is_empty() {
+        let mut s = String::new();
+        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+            s.push_str(nl);
+        }
+        s.push_str("# hookswitch hardening");
+        s.push_str(nl);
+        for (k, v) in appended_kv {
+            s.push_str(&format!("{k} = {v}{nl}"));
+        }
+        edits.push((bytes.len()..bytes.len(), s));
+    }
+    edits.sort_by_key(|(r, _)| (r.start, r.end));
+    let mut out = Vec::with_capacity(bytes.len() + 256);
+    let mut pos = 0;
+    for (range, text) in edits {
+        out.extend_from_slice(&bytes[pos..range.start]);
+        out.extend_from_slice(text.as_bytes());
+        pos = range.end;
+    }
+    out.extend_from_slice(&bytes[pos..]);
+    Ok(Hardened {
+        bytes: out,
+        changes,
+        not_expressible,
+    })
+}
+
+/// The key/value pairs to write, in the document's own key spelling.
+fn wanted_pairs(
+    doc: &Document,
+    profile: Profile,
+    family: Option<&str>,
+) -> (Vec<(String, String)>, Vec<(&'static str, String)>) {
+    let vendor = doc.format.vendor();
+    let rules = keys::rules_for(doc.format);
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut not_expressible = Vec::new();
+    let push = |pairs: &mut Vec<(String, String)>, k: String, v: &str| {
+        if !pairs.iter().any(|(pk, _)| *pk == k) {
+            pairs.push((k, v.to_string()));
+        }
+    };
+    for control in config_controls(profile) {
+        let Some(req) = control.requirement else {
+            continue;
+        };
+        let applicable: Vec<_> = rules
+            .iter()
+            .filter(|r| r.setting == req.setting && !r.harden.is_empty())
+            .filter(|r| r.families.is_empty() || family.is_some_and(|f| r.families.contains(&f)))
+            .collect();
+        if applicable.is_empty() {
+            let reason = if rules
+                .iter()
+                .any(|r| r.setting == req.setting && !r.harden.is_empty())
+            {
+                "the key depends on the model family; pass --model".to_string()
+            } else if req.setting == hookswitch_controls::Setting::AdminPassword {
+                "hookswitch never writes a password: set a unique one per site yourself".to_string()
+            } else {
+                crate::unsupported_reason(vendor, req.setting)
+            };
+            not_expressible.push((control.id, reason));
+            continue;
+        }
+        for rule in applicable {
+            for (key, value) in rule.harden {
+                let Some(k) = doc_key(doc.format, key) else {
+                    not_expressible.push((
+                        control.id,
+                        format!("no documented {} alias for {key}", doc.format),
+                    ));
+                    continue;
+                };
+                if k.contains('*') {
+                    // Indexed keys (accounts): harden the instances the file has.
+                    let instances: Vec<String> = doc
+                        .keys()
+                        .filter(|dk| pattern_matches(&k, dk))
+                        .map(str::to_string)
+                        .collect();
+                    for inst in instances {
+                        push(&mut pairs, inst, value);
+                    }
+                    continue;
+                }
+                if doc.format == Format::PolyXml && k.starts_with("device.") {
+                    push(&mut pairs, "device.set".to_string(), "1");
+                    push(&mut pairs, format!("{k}.set"), "1");
+                }
+                push(&mut pairs, k.into_owned(), value);
+            }
+        }
+    }
+    (pairs, not_expressible)
+}
+
+/// Where a missing key is inserted (None: appended as a text line).
+fn insert_point(doc: &Document, format: Format, key: &str) -> Option<usize> {
+    let parent = match format {
+        Format::YealinkV7x
+        | Format::YealinkV8x
+        | Format::YealinkEncrypted
+        | Format::GrandstreamText => return None,
+        Format::PolyXml => doc.root.as_deref()?,
+        Format::CiscoCucm if CUCM_DEVICE_LEVEL.contains(&key) => "device",
+        Format::CiscoCucm => {
+            if doc.end_tags.contains_key("vendorConfig") {
+                "vendorConfig"
+            } else {
+                "device"
+            }
+        }
+        Format::CiscoMpp => "flat-profile",
+        Format::GrandstreamXmlV1 | Format::GrandstreamXmlV2 => {
+            if doc.end_tags.contains_key("config") {
+                "config"
+            } else {
+                "gs_provision"
+            }
+        }
+        Format::SnomXml => {
+            if doc.end_tags.contains_key("phone-settings") {
+                "phone-settings"
+            } else {
+                "settings"
+            }
+        }
+    };
+    doc.end_tags.get(parent).copied()
+}
+
+fn render_element(format: Format, key: &str, escaped: &str) -> String {
+    match format {
+        Format::CiscoMpp => format!("<{key} ua=\"na\">{escaped}</{key}>"),
+        Format::SnomXml => format!("<{key} perm=\"\">{escaped}</{key}>"),
+        Format::GrandstreamXmlV2 => format!("<item name=\"{key}\">{escaped}</item>"),
+        _ => format!("<{key}>{escaped}</{key}>"),
+    }
+}
+
+/// `<name attrs/>` → `<name attrs>value</name>`.
+fn expand_self_closing(tag: &[u8], key: &str, escaped: &str) -> String {
+    let tag = String::from_utf8_lossy(tag);
+    let open = tag.trim_end_matches('>').trim_end_matches('/').trim_end();
+    let name: String = open
+        .trim_start_matches('<')
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let name = if name.is_empty() {
+        key.split('[').next().unwrap_or(key).to_string()
+    } else {
+        name
+    };
+    format!("{open}>{escaped}</{name}>")
+}
+
+/// The whitespace that starts the line containing `at`.
+fn indent_before(bytes: &[u8], at: usize) -> String {
+    let line_start = bytes[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    bytes[line_start..at]
+        .iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .map(|&b| b as char)
+        .collect()
+}
+
+fn escape(format: Format, v: &str) -> String {
+    match format {
+        Format::YealinkV7x
+        | Format::YealinkV8x
+        | Format::YealinkEncrypted
+        | Format::GrandstreamText => v.to_string(),
+        _ => v
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&apos;"),
+    }
+}
