@@ -16,6 +16,8 @@ pub struct Detected {
 pub enum Unrecognised {
     Binary,
     Empty,
+    /// A file that lists other files rather than holding settings.
+    Index(String),
     Unknown(String),
 }
 
@@ -24,7 +26,7 @@ impl std::fmt::Display for Unrecognised {
         match self {
             Unrecognised::Binary => f.write_str("binary file"),
             Unrecognised::Empty => f.write_str("empty file"),
-            Unrecognised::Unknown(why) => f.write_str(why),
+            Unrecognised::Index(why) | Unrecognised::Unknown(why) => f.write_str(why),
         }
     }
 }
@@ -57,6 +59,15 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Result<Detected, Unrecognised> {
     let body = text.trim_start_matches('\u{feff}').trim_start();
     if body.is_empty() {
         return Err(Unrecognised::Empty);
+    }
+    if file_name.ends_with(".boot")
+        || body
+            .lines()
+            .any(|l| l.trim_start().starts_with("include:config"))
+    {
+        return Err(Unrecognised::Index(
+            "Yealink boot file: lists the files a phone loads (used by --layered)".into(),
+        ));
     }
     let model = model_from_name(file_name);
     let format = if body.starts_with('<') {
@@ -188,6 +199,19 @@ fn model_from_name(name: &str) -> Option<String> {
         let code = &lower[11..13];
         if code != "00" && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Some(format!("yealink-code-{code}"));
+        }
+    }
+    // Grandstream model files: cfg<model>.xml (e.g. cfggrp2612w.xml).
+    if let Some(rest) = lower.strip_prefix("cfg") {
+        let model: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if ["grp", "gxp", "gxv", "dp7", "wp8"]
+            .iter()
+            .any(|p| model.starts_with(p))
+        {
+            return Some(model);
         }
     }
     None

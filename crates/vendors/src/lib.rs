@@ -14,7 +14,7 @@ pub mod layered;
 mod observe;
 pub mod patch;
 
-pub use detect::{detect, Detected};
+pub use detect::{detect, is_binary, Detected, Unrecognised};
 pub use document::{Document, Entry, ParseError, Slot};
 pub use observe::{observe, Observation, Observed};
 

@@ -5,7 +5,7 @@ use crate::document::Slot;
 use crate::keys::{self, pattern_matches};
 use crate::observe::doc_key;
 use crate::{parse, Document, Format, ParseError};
-use hookswitch_controls::{config_controls, Profile};
+use hookswitch_controls::{config_controls, Profile, Setting};
 use std::collections::BTreeMap;
 
 /// One key changed or added.
@@ -145,74 +145,97 @@ pub fn harden(
     })
 }
 
-/// The key/value pairs to write, in the document's own key spelling.
+/// The key/value pairs to write for every config control of `profile`.
 fn wanted_pairs(
     doc: &Document,
     profile: Profile,
     family: Option<&str>,
 ) -> (Vec<(String, String)>, Vec<(&'static str, String)>) {
-    let vendor = doc.format.vendor();
-    let rules = keys::rules_for(doc.format);
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut not_expressible = Vec::new();
-    let push = |pairs: &mut Vec<(String, String)>, k: String, v: &str| {
-        if !pairs.iter().any(|(pk, _)| *pk == k) {
-            pairs.push((k, v.to_string()));
-        }
-    };
     for control in config_controls(profile) {
         let Some(req) = control.requirement else {
             continue;
         };
-        let applicable: Vec<_> = rules
-            .iter()
-            .filter(|r| r.setting == req.setting && !r.harden.is_empty())
-            .filter(|r| r.families.is_empty() || family.is_some_and(|f| r.families.contains(&f)))
-            .collect();
-        if applicable.is_empty() {
-            let reason = if rules
-                .iter()
-                .any(|r| r.setting == req.setting && !r.harden.is_empty())
-            {
-                "the key depends on the model family; pass --model".to_string()
-            } else if req.setting == hookswitch_controls::Setting::AdminPassword {
-                "hookswitch never writes a password: set a unique one per site yourself".to_string()
-            } else {
-                crate::unsupported_reason(vendor, req.setting)
-            };
-            not_expressible.push((control.id, reason));
-            continue;
-        }
-        for rule in applicable {
-            for (key, value) in rule.harden {
-                let Some(k) = doc_key(doc.format, key) else {
-                    not_expressible.push((
-                        control.id,
-                        format!("no documented {} alias for {key}", doc.format),
-                    ));
-                    continue;
-                };
-                if k.contains('*') {
-                    // Indexed keys (accounts): harden the instances the file has.
-                    let instances: Vec<String> = doc
-                        .keys()
-                        .filter(|dk| pattern_matches(&k, dk))
-                        .map(str::to_string)
-                        .collect();
-                    for inst in instances {
-                        push(&mut pairs, inst, value);
+        match secure_pairs(doc, req.setting, family) {
+            Ok(found) => {
+                for (k, v) in found {
+                    if !pairs.iter().any(|(pk, _)| *pk == k) {
+                        pairs.push((k, v));
                     }
-                    continue;
                 }
-                if doc.format == Format::PolyXml && k.starts_with("device.") {
-                    push(&mut pairs, "device.set".to_string(), "1");
-                    push(&mut pairs, format!("{k}.set"), "1");
-                }
-                push(&mut pairs, k.into_owned(), value);
             }
+            Err(reason) => not_expressible.push((control.id, reason)),
         }
     }
     (pairs, not_expressible)
+}
+
+/// The key/value pairs that bring `setting` to its secure state, spelled as `doc`'s
+/// format writes them. Indexed keys expand to the instances `doc` has. Err says why the
+/// vendor cannot express it.
+pub fn secure_pairs(
+    doc: &Document,
+    setting: Setting,
+    family: Option<&str>,
+) -> Result<Vec<(String, String)>, String> {
+    let rules = keys::rules_for(doc.format);
+    let writable: Vec<_> = rules
+        .iter()
+        .filter(|r| r.setting == setting && !r.harden.is_empty())
+        .collect();
+    let applicable: Vec<_> = writable
+        .iter()
+        .filter(|r| r.families.is_empty() || family.is_some_and(|f| r.families.contains(&f)))
+        .collect();
+    if applicable.is_empty() {
+        let known = rules.iter().find(|r| r.setting == setting);
+        let shown = |r: &keys::KeyRule| {
+            r.keys
+                .iter()
+                .filter_map(|k| doc_key(doc.format, k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(match known {
+            _ if !writable.is_empty() => "the key depends on the model family; pass --model".to_string(),
+            _ if setting == Setting::AdminPassword => {
+                "hookswitch never writes a password: set a unique one per site yourself".to_string()
+            }
+            Some(r) if matches!(r.decode, keys::Decode::Url) => format!(
+                "set {} to an https:// URL of your internal server; hookswitch does not choose the server",
+                shown(r)
+            ),
+            Some(r) => format!(
+                "{}: no documented value gives the secure state ({}); not guessed",
+                shown(r),
+                r.source
+            ),
+            None => crate::unsupported_reason(doc.format.vendor(), setting),
+        });
+    }
+    let mut pairs = Vec::new();
+    for rule in applicable {
+        for (key, value) in rule.harden {
+            let k = doc_key(doc.format, key)
+                .ok_or_else(|| format!("no documented {} alias for {key}", doc.format))?;
+            if k.contains('*') {
+                // Indexed keys (accounts): the instances the file has.
+                pairs.extend(
+                    doc.keys()
+                        .filter(|dk| pattern_matches(&k, dk))
+                        .map(|dk| (dk.to_string(), value.to_string())),
+                );
+                continue;
+            }
+            if doc.format == Format::PolyXml && k.starts_with("device.") {
+                pairs.push(("device.set".to_string(), "1".to_string()));
+                pairs.push((format!("{k}.set"), "1".to_string()));
+            }
+            pairs.push((k.into_owned(), value.to_string()));
+        }
+    }
+    Ok(pairs)
 }
 
 /// Where a missing key is inserted (None: appended as a text line).

@@ -1,0 +1,244 @@
+use crate::output::emit;
+use crate::scan::{audit_files, collect, Options};
+use clap::{Parser, Subcommand, ValueEnum};
+use hookswitch_audit::{fails_at, report};
+use hookswitch_controls::{Profile, Severity, CATALOGUE};
+use hookswitch_vendors::{keys, patch, Format, Vendor};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// hookswitch: know, fix, keep fixed and prove UC/VVoIP endpoint security
+/// (NSA "Deploying Secure UC/VVoIP Systems", Part IV).
+#[derive(Debug, Parser)]
+#[command(name = "hookswitch", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProfileArg {
+    Standard,
+    Sensitive,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::Standard => Profile::Standard,
+            ProfileArg::Sensitive => Profile::Sensitive,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SeverityArg {
+    Low,
+    Medium,
+    High,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Severity {
+        match s {
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+pub enum AuditFormat {
+    Human,
+    Json,
+    Sarif,
+    Cklb,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+pub enum CatalogueFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the controls catalogue.
+    Controls {
+        #[arg(long, value_enum, default_value = "table")]
+        format: CatalogueFormat,
+    },
+    /// Audit vendor configuration files (files or directories, recursively).
+    Audit {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: AuditFormat,
+        /// Exit 1 when a failing finding is at or above this severity.
+        #[arg(long, value_enum, default_value = "high")]
+        fail_on: SeverityArg,
+        #[arg(long, value_enum, default_value = "standard")]
+        profile: ProfileArg,
+        /// Evaluate each device's effective configuration from its layered files.
+        #[arg(long)]
+        layered: bool,
+        /// Model (or model family) for files that do not name their own, e.g. GRP2612.
+        #[arg(long)]
+        model: Option<String>,
+        /// Write the report here (atomically) instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Emit a hardened vendor configuration, or patch an existing one.
+    Harden {
+        #[arg(long)]
+        vendor: Vendor,
+        /// File format to write (default: the vendor's main format, or the input's).
+        #[arg(long = "file-format")]
+        file_format: Option<Format>,
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long, value_enum, default_value = "standard")]
+        profile: ProfileArg,
+        /// Patch this file, keeping every unrelated byte.
+        #[arg(long = "in")]
+        input: Option<PathBuf>,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Run a command; Ok(exit code) or Err(message) for exit code 2.
+pub fn run(cli: Cli) -> Result<u8, String> {
+    match cli.command {
+        Command::Controls { format } => {
+            let text = match format {
+                CatalogueFormat::Json => {
+                    serde_json::to_string_pretty(CATALOGUE).map_err(|e| e.to_string())? + "\n"
+                }
+                CatalogueFormat::Table => controls_table(),
+            };
+            emit(None, text.as_bytes())?;
+            Ok(0)
+        }
+        Command::Audit {
+            paths,
+            format,
+            fail_on,
+            profile,
+            layered,
+            model,
+            output,
+        } => {
+            let profile: Profile = profile.into();
+            let files = collect(&paths)?;
+            let opts = Options {
+                profile,
+                model,
+                layered,
+                progress: std::io::stderr().is_terminal(),
+            };
+            let reports = audit_files(&files, &opts);
+            let text = match format {
+                AuditFormat::Human => report::human(&reports, profile),
+                AuditFormat::Json => report::json(&reports, profile) + "\n",
+                AuditFormat::Sarif => report::sarif(&reports, profile) + "\n",
+                AuditFormat::Cklb => {
+                    let target: Vec<String> =
+                        paths.iter().map(|p| p.display().to_string()).collect();
+                    report::cklb(&reports, profile, &target.join(" ")) + "\n"
+                }
+            };
+            emit(output.as_deref(), text.as_bytes())?;
+            Ok(if fails_at(&reports, fail_on.into()) {
+                1
+            } else {
+                0
+            })
+        }
+        Command::Harden {
+            vendor,
+            file_format,
+            model,
+            profile,
+            input,
+            output,
+        } => {
+            let bytes = match &input {
+                Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
+                None => None,
+            };
+            let format = match (file_format, &bytes, &input) {
+                (Some(f), _, _) => f,
+                (None, Some(b), Some(p)) => {
+                    let name = p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    hookswitch_vendors::detect(&name, b)
+                        .map_err(|e| format!("{}: {e}", p.display()))?
+                        .format
+                }
+                _ => Format::default_for(vendor),
+            };
+            if format.vendor() != vendor {
+                return Err(format!(
+                    "format {format} belongs to {}, not {vendor}",
+                    format.vendor()
+                ));
+            }
+            let family = model.as_deref().and_then(|m| keys::family_of(vendor, m));
+            if model.is_some() && family.is_none() && vendor == Vendor::Grandstream {
+                return Err(format!(
+                    "unknown Grandstream model {:?}",
+                    model.unwrap_or_default()
+                ));
+            }
+            let hardened = patch::harden(format, bytes.as_deref(), profile.into(), family)
+                .map_err(|e| {
+                    let src = input
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "(skeleton)".into());
+                    format!("{src}:{e}")
+                })?;
+            for c in &hardened.changes {
+                match &c.old {
+                    Some(old) => eprintln!("changed {}: {old:?} -> {:?}", c.key, c.new),
+                    None => eprintln!("added   {} = {:?}", c.key, c.new),
+                }
+            }
+            for (control, why) in &hardened.not_expressible {
+                eprintln!("not set {control}: {why}");
+            }
+            emit(output.as_deref(), &hardened.bytes)?;
+            Ok(0)
+        }
+    }
+}
+
+fn controls_table() -> String {
+    let mut out = format!(
+        "{:<13} {:<6} {:<19} {:<9} {:<42} {}\n",
+        "ID", "SEV", "CHECK", "PROFILE", "SECTION", "TITLE"
+    );
+    for c in CATALOGUE {
+        let profile = if c.profile == Profile::Sensitive {
+            "sensitive"
+        } else {
+            "standard"
+        };
+        out.push_str(&format!(
+            "{:<13} {:<6} {:<19} {:<9} {:<42} {}\n",
+            c.id,
+            c.severity.as_str(),
+            c.check.as_str(),
+            profile,
+            c.section,
+            c.title
+        ));
+    }
+    out.push_str(&format!("{} controls\n", CATALOGUE.len()));
+    out
+}

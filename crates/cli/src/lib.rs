@@ -1,0 +1,8 @@
+//! Command-line front end: argument parsing, file IO and output. The work is done by the
+//! pure crates (`hookswitch-controls`, `-vendors`, `-audit`).
+
+mod commands;
+pub mod output;
+pub mod scan;
+
+pub use commands::{run, Cli};
