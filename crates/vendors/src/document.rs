@@ -36,6 +36,8 @@ pub struct Document {
     pub config_files: Option<Vec<String>>,
     /// For XML formats: the root element's name.
     pub root: Option<String>,
+    /// For XML formats whose root is `<root/>`: its span (children need it expanded).
+    pub self_closing_root: Option<Range<usize>>,
     index: HashMap<String, usize>,
 }
 
@@ -53,6 +55,7 @@ impl Document {
             newline,
             config_files: None,
             root: None,
+            self_closing_root: None,
             index: HashMap::new(),
         }
     }

@@ -54,7 +54,26 @@ pub fn harden(
         return Err(ParseError { line: 1, col: 1, reason: format!("{format} files cannot be written: they are encrypted with a published key; provision plain files over HTTPS instead") });
     }
     let bytes = input.unwrap_or(skeleton(format).as_bytes());
-    let doc = parse(format, bytes)?;
+    let mut doc = parse(format, bytes)?;
+    if doc.config_files.is_some() {
+        return Err(ParseError { line: 1, col: 1, reason: "a Poly master file lists CONFIG_FILES and holds no settings: harden the files it lists".into() });
+    }
+    // `<root/>` cannot take children: open it up first (only the root tag's bytes change).
+    let expanded;
+    let bytes = match doc.self_closing_root.clone() {
+        Some(span) => {
+            let tag = String::from_utf8_lossy(&bytes[span.clone()]);
+            let open = tag.trim_end_matches('>').trim_end_matches('/').trim_end();
+            let root = doc.root.clone().unwrap_or_default();
+            let mut v = bytes[..span.start].to_vec();
+            v.extend_from_slice(format!("{open}>{}</{root}>", doc.newline).as_bytes());
+            v.extend_from_slice(&bytes[span.end..]);
+            expanded = v;
+            doc = parse(format, &expanded)?;
+            &expanded[..]
+        }
+        None => bytes,
+    };
     let (wanted, not_expressible) = wanted_pairs(&doc, profile, family);
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     let mut inserts: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();

@@ -50,6 +50,9 @@ pub(crate) fn parse(
                 if !seen_root {
                     seen_root = true;
                     doc.root = Some(name.clone());
+                    if empty {
+                        doc.self_closing_root = Some(before..after);
+                    }
                     if let Some(expected) = root {
                         if name != expected {
                             return Err(lines.error(

@@ -79,7 +79,7 @@ pub(super) static RULES: &[KeyRule] = &[
         setting: S::SrtpRequired,
         keys: &["user_savp[*]"],
         decode: Decode::Map(SAVP),
-        harden: &[("user_savp[*]", "mandatory")],
+        harden: &[("user_srtp[*]", "on"), ("user_savp[*]", "mandatory")],
         families: &[],
         default: None,
         source: "S6 wazo_snom base.tpl",
