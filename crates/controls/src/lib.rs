@@ -114,6 +114,9 @@ impl FromStr for Profile {
     }
 }
 
+/// A predicate on a normalized value.
+pub type ValueTest = fn(Value) -> bool;
+
 /// What a config-checked control requires of the normalized settings.
 #[derive(Clone, Copy, Serialize)]
 pub struct Requirement {
@@ -121,11 +124,11 @@ pub struct Requirement {
     /// Human statement of the compliant state, e.g. "disabled".
     pub expected: &'static str,
     #[serde(skip)]
-    pub compliant: fn(Value) -> bool,
+    pub compliant: ValueTest,
     /// The control only applies while this other setting satisfies the predicate
     /// (e.g. SNMP version matters only while SNMP is on).
     #[serde(skip)]
-    pub only_when: Option<(Setting, fn(Value) -> bool)>,
+    pub only_when: Option<(Setting, ValueTest)>,
 }
 
 impl fmt::Debug for Requirement {

@@ -161,15 +161,11 @@ pub fn parse(source_name: &str, xml: &[u8]) -> Result<Benchmark, ParseError> {
                 }
                 text.clear();
             }
-            Event::Text(t) => {
-                if field != Field::None {
-                    text.push_str(&t.unescape().map_err(|e| xml_err(&reader, &e))?);
-                }
+            Event::Text(t) if field != Field::None => {
+                text.push_str(&t.unescape().map_err(|e| xml_err(&reader, &e))?);
             }
-            Event::CData(t) => {
-                if field != Field::None {
-                    text.push_str(&String::from_utf8_lossy(&t));
-                }
+            Event::CData(t) if field != Field::None => {
+                text.push_str(&String::from_utf8_lossy(&t));
             }
             Event::End(ref e) => {
                 let value = std::mem::take(&mut text);

@@ -8,6 +8,9 @@ use crate::{parse, Document, Format, ParseError};
 use hookswitch_controls::{config_controls, Profile, Setting};
 use std::collections::BTreeMap;
 
+/// A key and the value to write, spelled as the document writes them.
+pub type KeyValue = (String, String);
+
 /// One key changed or added.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
@@ -169,7 +172,7 @@ fn wanted_pairs(
     doc: &Document,
     profile: Profile,
     family: Option<&str>,
-) -> (Vec<(String, String)>, Vec<(&'static str, String)>) {
+) -> (Vec<KeyValue>, Vec<(&'static str, String)>) {
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut not_expressible = Vec::new();
     for control in config_controls(profile) {

@@ -294,3 +294,21 @@ fn malformed_input_names_line_and_column() {
     let e = parse(Format::PolyXml, b"<polycomConfig a.b=\"1\" a.b=\"2\"/>").unwrap_err();
     assert_eq!(e.line, 1, "{e}");
 }
+
+#[test]
+fn a_byte_order_mark_does_not_shift_value_spans() {
+    // Found by the fuzzer: quick-xml skipped the BOM without counting it.
+    let input =
+        b"\xef\xbb\xbf<device>\n<vendorConfig>\n<pcPort>0</pcPort>\n</vendorConfig>\n</device>\n";
+    let h = hookswitch_vendors::patch::harden(
+        Format::CiscoCucm,
+        Some(input),
+        hookswitch_controls::Profile::Standard,
+        None,
+    )
+    .unwrap();
+    let text = String::from_utf8(h.bytes).unwrap();
+    assert!(text.contains("<pcPort>1</pcPort>"), "{text}");
+    let doc = parse(Format::CiscoCucm, input).unwrap();
+    assert_eq!(doc.get("pcPort").unwrap().line, 3);
+}

@@ -31,18 +31,24 @@ pub(crate) fn parse(
     super::utf8(bytes)?;
     let lines = LineIndex::new(bytes);
     let mut doc = Document::new(format, bytes);
-    let mut reader = Reader::from_reader(bytes);
+    // quick-xml skips a leading BOM without counting it: read after it and add it back.
+    let base = if bytes.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    let mut reader = Reader::from_reader(&bytes[base..]);
     let mut stack: Vec<Open> = Vec::new();
     let mut seen_root = false;
     loop {
-        let before = reader.buffer_position() as usize;
+        let before = base + reader.buffer_position() as usize;
         let event = reader.read_event().map_err(|e| {
             lines.error(
-                reader.error_position() as usize,
+                base + reader.error_position() as usize,
                 format!("malformed XML: {e}"),
             )
         })?;
-        let after = reader.buffer_position() as usize;
+        let after = base + reader.buffer_position() as usize;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));

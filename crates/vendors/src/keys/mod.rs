@@ -172,6 +172,14 @@ pub(crate) fn pattern_matches(pattern: &str, key: &str) -> bool {
     k.is_empty()
 }
 
+/// The Grandstream XML v2 alias of a P-value key.
+pub fn grandstream_alias(pkey: &str) -> Option<&'static str> {
+    grandstream::ALIASES
+        .iter()
+        .find(|(p, _)| *p == pkey)
+        .map(|(_, a)| *a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,12 +234,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The Grandstream XML v2 alias of a P-value key.
-pub fn grandstream_alias(pkey: &str) -> Option<&'static str> {
-    grandstream::ALIASES
-        .iter()
-        .find(|(p, _)| *p == pkey)
-        .map(|(_, a)| *a)
 }

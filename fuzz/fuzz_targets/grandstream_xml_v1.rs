@@ -1,0 +1,3 @@
+#![no_main]
+mod common;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::exercise(hookswitch_vendors::Format::GrandstreamXmlV1, data));

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Run every cargo-fuzz target for a fixed time budget (seconds per target, default 15).
+# Fails on the first crash and leaves the input under fuzz/artifacts/<target>/.
+# The stable toolchain runs cargo-fuzz's sanitizer flags with RUSTC_BOOTSTRAP=1.
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+budget="${1:-15}"
+export RUSTC_BOOTSTRAP=1
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
+cargo fuzz build -O
+for target in $(cargo fuzz list); do
+    corpus="target/corpus/$target"
+    mkdir -p "$corpus"
+    log="target/fuzz-$target.log"
+    rc=0
+    cargo fuzz run -O "$target" "$corpus" "seeds/$target" -- \
+        -max_total_time="$budget" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 >"$log" 2>&1 || rc=$?
+    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
+    echo "fuzz: $target: ${runs} runs in ${budget}s, exit $rc"
+    if [ "$rc" -ne 0 ]; then
+        grep -E "panicked|ERROR|SUMMARY|Test unit written" "$log" | head -20
+        exit 1
+    fi
+done
