@@ -1,4 +1,4 @@
-use crate::output::emit;
+use crate::output::{emit, emit_with};
 use crate::scan::{audit_files, collect, Options};
 use clap::{Parser, Subcommand, ValueEnum};
 use hookswitch_audit::{fails_at, report};
@@ -140,17 +140,17 @@ pub fn run(cli: Cli) -> Result<u8, String> {
                 progress: std::io::stderr().is_terminal(),
             };
             let reports = audit_files(&files, &opts);
-            let text = match format {
-                AuditFormat::Human => report::human(&reports, profile),
-                AuditFormat::Json => report::json(&reports, profile) + "\n",
-                AuditFormat::Sarif => report::sarif(&reports, profile) + "\n",
+            let write = |out: &mut dyn std::io::Write| match format {
+                AuditFormat::Human => report::human(&reports, profile, out),
+                AuditFormat::Json => report::json(&reports, profile, out),
+                AuditFormat::Sarif => report::sarif(&reports, profile, out),
                 AuditFormat::Cklb => {
                     let target: Vec<String> =
                         paths.iter().map(|p| p.display().to_string()).collect();
-                    report::cklb(&reports, profile, &target.join(" ")) + "\n"
+                    report::cklb(&reports, profile, &target.join(" "), out)
                 }
             };
-            emit(output.as_deref(), text.as_bytes())?;
+            emit_with(output.as_deref(), write)?;
             Ok(if fails_at(&reports, fail_on.into()) {
                 1
             } else {

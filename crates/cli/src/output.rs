@@ -5,6 +5,14 @@ use std::path::Path;
 
 /// Write `bytes` to `path` so that readers see the old file or the new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Stream into `path` atomically: a temp file beside it, fsync, rename, fsync the directory.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -18,11 +26,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::process::id()
     ));
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)?;
-        f.write_all(bytes)?;
+        let mut w = std::io::BufWriter::new(f);
+        fill(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         // Make the rename itself durable.
@@ -42,6 +52,22 @@ pub fn emit(out: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
             let mut stdout = std::io::stdout().lock();
             stdout
                 .write_all(bytes)
+                .and_then(|_| stdout.flush())
+                .map_err(|e| format!("stdout: {e}"))
+        }
+    }
+}
+
+/// Stream to `-o FILE` atomically, or to stdout.
+pub fn emit_with(
+    out: Option<&Path>,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), String> {
+    match out {
+        Some(p) => write_atomic_with(p, fill).map_err(|e| format!("{}: {e}", p.display())),
+        None => {
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            fill(&mut stdout)
                 .and_then(|_| stdout.flush())
                 .map_err(|e| format!("stdout: {e}"))
         }

@@ -1,8 +1,12 @@
-use crate::{FileReport, Status};
+use crate::{FileReport, Finding, Status};
 use hookswitch_controls::{config_controls, Profile};
 use hookswitch_stig::{embedded, Benchmark, Rule};
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 use uuid::Uuid;
+
+/// Evidence lines listed per rule; the rest are counted.
+const MAX_EVIDENCE_LINES: usize = 100;
 
 /// Deterministic UUIDs, so the same audit gives the same checklist.
 fn uuid_for(parts: &[&str]) -> String {
@@ -16,20 +20,24 @@ fn uuid_for(parts: &[&str]) -> String {
 /// A STIG Viewer 3 checklist (CKLB JSON). Every rule of each benchmark a config control
 /// maps to is listed; a rule is `open` if any mapped finding fails, `not_a_finding` if
 /// every mapped finding passes, and `not_reviewed` otherwise.
-pub fn cklb(files: &[FileReport], profile: Profile, target: &str) -> String {
-    // STIG rule → the findings of every control that maps to it.
-    let mut evidence: BTreeMap<&str, Vec<(String, Status, &'static str, String)>> = BTreeMap::new();
+pub fn cklb(
+    files: &[FileReport],
+    profile: Profile,
+    target: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    // STIG rule → the findings (borrowed) of every control that maps to it.
+    let mut evidence: BTreeMap<&str, Evidence> = BTreeMap::new();
     for control in config_controls(profile) {
         for stig in control.stig {
             let entry = evidence.entry(stig).or_default();
             for f in files {
-                for x in f.findings.iter().filter(|x| x.control == control.id) {
-                    let loc = match x.line {
-                        Some(l) => format!("{}:{l}", f.path),
-                        None => f.path.clone(),
-                    };
-                    entry.push((loc, x.status, control.id, x.detail.clone()));
-                }
+                entry.extend(
+                    f.findings
+                        .iter()
+                        .filter(|x| x.control == control.id)
+                        .map(|x| (f, x)),
+                );
             }
         }
     }
@@ -86,10 +94,11 @@ pub fn cklb(files: &[FileReport], profile: Profile, target: &str) -> String {
         "stigs": stigs,
         "cklb_version": "1.0",
     });
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")
 }
 
-type Evidence = Vec<(String, Status, &'static str, String)>;
+type Evidence<'a> = Vec<(&'a FileReport, &'a Finding)>;
 
 fn rule_json(
     b: &Benchmark,
@@ -99,18 +108,37 @@ fn rule_json(
 ) -> serde_json::Value {
     let (status, details) = match evidence {
         Some(ev) if !ev.is_empty() => {
-            let status = if ev.iter().any(|e| e.1 == Status::Fail) {
+            let status = if ev.iter().any(|e| e.1.status == Status::Fail) {
                 "open"
-            } else if ev.iter().all(|e| e.1 == Status::Pass) {
+            } else if ev.iter().all(|e| e.1.status == Status::Pass) {
                 "not_a_finding"
             } else {
                 "not_reviewed"
             };
-            let lines: Vec<String> = ev
-                .iter()
-                .map(|(loc, s, c, d)| format!("{loc}: {c} {}: {d}", s.as_str()))
-                .collect();
-            (status, lines.join("\n"))
+            let count = |want: Status| ev.iter().filter(|e| e.1.status == want).count();
+            let mut text = format!(
+                "hookswitch: {} fail, {} pass, {} not assessable\n",
+                count(Status::Fail),
+                count(Status::Pass),
+                count(Status::NotAssessable)
+            );
+            // Failures first: they are what the reviewer must see.
+            let mut sorted: Vec<_> = ev.iter().collect();
+            sorted.sort_by_key(|e| e.1.status);
+            for (f, x) in sorted.iter().take(MAX_EVIDENCE_LINES) {
+                let line = x.line.map(|l| format!(":{l}")).unwrap_or_default();
+                text.push_str(&format!(
+                    "{}{line}: {} {}: {}\n",
+                    f.path,
+                    x.control,
+                    x.status.as_str(),
+                    x.detail
+                ));
+            }
+            if ev.len() > MAX_EVIDENCE_LINES {
+                text.push_str(&format!("... and {} more\n", ev.len() - MAX_EVIDENCE_LINES));
+            }
+            (status, text)
         }
         _ => ("not_reviewed", String::new()),
     };

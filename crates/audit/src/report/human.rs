@@ -1,11 +1,12 @@
 use crate::{summarize, FileReport, Status};
 use hookswitch_controls::{control, Profile};
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
 /// Grouped by file, then a summary per control.
-pub fn human(files: &[FileReport], profile: Profile) -> String {
-    let mut out = String::new();
+pub fn human(files: &[FileReport], profile: Profile, sink: &mut dyn Write) -> io::Result<()> {
     for f in files {
+        let mut out = String::new();
         let what = match (f.vendor, f.format) {
             (Some(v), Some(fmt)) => format!("{v} ({fmt})"),
             _ => "unrecognised".to_string(),
@@ -53,7 +54,9 @@ pub fn human(files: &[FileReport], profile: Profile) -> String {
                 let _ = writeln!(out, "       fix: {}", x.remediation);
             }
         }
+        sink.write_all(out.as_bytes())?;
     }
+    let mut out = String::new();
     let s = summarize(files);
     let _ = writeln!(out, "\nSummary ({} profile): {} files, {} audited, {} errors, {} skipped; findings: {} fail, {} pass, {} not assessable",
         if profile == Profile::Sensitive { "sensitive" } else { "standard" },
@@ -71,5 +74,5 @@ pub fn human(files: &[FileReport], profile: Profile) -> String {
             c.fail, c.pass, c.not_assessable
         );
     }
-    out
+    sink.write_all(out.as_bytes())
 }

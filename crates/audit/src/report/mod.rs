@@ -1,4 +1,5 @@
-//! Report writers. Each takes the file reports and returns the document as a string.
+//! Report writers. Each streams its document into a writer, so memory stays flat in
+//! the number of findings beyond the findings themselves.
 
 mod cklb;
 mod human;
@@ -10,15 +11,34 @@ pub use sarif::sarif;
 
 use crate::{summarize, FileReport};
 use hookswitch_controls::Profile;
+use serde::Serialize;
+use std::io::{self, Write};
 
-/// `{"files":[…],"summary":{…}}`.
-pub fn json(files: &[FileReport], profile: Profile) -> String {
-    let doc = serde_json::json!({
-        "tool": {"name": "hookswitch", "version": env!("CARGO_PKG_VERSION")},
-        "profile": profile,
-        "files": files,
-        "summary": summarize(files),
-    });
-    // Serializing plain data cannot fail.
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    tool: Tool,
+    profile: Profile,
+    files: &'a [FileReport],
+    summary: crate::Summary,
+}
+
+/// `{"tool":…,"profile":…,"files":[…],"summary":{…}}`.
+pub fn json(files: &[FileReport], profile: Profile, out: &mut dyn Write) -> io::Result<()> {
+    let doc = JsonReport {
+        tool: Tool {
+            name: "hookswitch",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        profile,
+        files,
+        summary: summarize(files),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")
 }
