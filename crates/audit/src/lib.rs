@@ -249,3 +249,106 @@ pub fn fails_at(files: &[FileReport], threshold: Severity) -> bool {
 pub fn setting_of(control: &Control) -> Option<Setting> {
     control.requirement.map(|r| r.setting)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookswitch_vendors::parse;
+
+    fn statuses(
+        format: Format,
+        text: &str,
+        family: Option<&str>,
+        control: &str,
+    ) -> Vec<(Status, String)> {
+        let doc = parse(format, text.as_bytes()).unwrap();
+        evaluate(&doc, family, Profile::Standard)
+            .into_iter()
+            .filter(|f| f.control == control)
+            .map(|f| (f.status, f.detail))
+            .collect()
+    }
+
+    #[test]
+    fn a_control_whose_precondition_is_off_passes_as_not_applicable() {
+        let r = statuses(
+            Format::GrandstreamText,
+            "P21896 = 0\nP21904 = 1\n",
+            Some("grp"),
+            "HS-SNMP-02",
+        );
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].0, Status::Pass);
+        assert!(r[0].1.contains("does not apply"), "{}", r[0].1);
+    }
+
+    #[test]
+    fn a_control_whose_precondition_is_on_is_judged() {
+        let r = statuses(
+            Format::GrandstreamText,
+            "P21896 = 1\nP21904 = 2c\n",
+            Some("grp"),
+            "HS-SNMP-02",
+        );
+        assert_eq!(r[0].0, Status::Fail);
+        let r = statuses(
+            Format::GrandstreamText,
+            "P21896 = 1\nP21904 = 3\nP21910 = 2\n",
+            Some("grp"),
+            "HS-SNMP-02",
+        );
+        assert_eq!(r[0].0, Status::Pass);
+    }
+
+    #[test]
+    fn an_unknown_precondition_never_turns_into_a_fail() {
+        // PC port state unknown (no key), PC reaches the voice VLAN: cannot claim a fail.
+        let r = statuses(
+            Format::CiscoCucm,
+            "<device><vendorConfig><voiceVlanAccess>1</voiceVlanAccess></vendorConfig></device>",
+            None,
+            "HS-ETH-02",
+        );
+        assert_eq!(r[0].0, Status::NotAssessable, "{}", r[0].1);
+        assert!(r[0].1.contains("cannot be assessed"));
+        // …but a compliant value passes whatever the precondition.
+        let r = statuses(
+            Format::CiscoCucm,
+            "<device><vendorConfig><voiceVlanAccess>0</voiceVlanAccess></vendorConfig></device>",
+            None,
+            "HS-ETH-02",
+        );
+        assert_eq!(r[0].0, Status::Pass);
+    }
+
+    #[test]
+    fn documented_defaults_are_judged_and_said_so() {
+        let r = statuses(
+            Format::YealinkV8x,
+            "#!version:1.0.0.1\n",
+            None,
+            "HS-SNMP-01",
+        );
+        assert_eq!(r[0].0, Status::Pass);
+        assert!(r[0].1.contains("documented firmware default"), "{}", r[0].1);
+    }
+
+    #[test]
+    fn fail_on_threshold_and_summary() {
+        let doc = parse(
+            Format::CiscoCucm,
+            b"<device><vendorConfig><sshAccess>0</sshAccess><wifi>1</wifi></vendorConfig></device>",
+        )
+        .unwrap();
+        let mut f = FileReport::new("a");
+        f.findings = evaluate(&doc, None, Profile::Standard);
+        let files = vec![f];
+        assert!(fails_at(&files, Severity::Low));
+        assert!(fails_at(&files, Severity::Medium), "wifi is medium");
+        assert!(!fails_at(&files, Severity::High));
+        let s = summarize(&files);
+        assert_eq!(s.controls["HS-TEL-03"].fail, 1);
+        assert_eq!(s.controls["HS-WLAN-01"].fail, 1);
+        assert_eq!(s.audited, 1);
+    }
+}

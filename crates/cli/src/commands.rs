@@ -166,7 +166,18 @@ pub fn run(cli: Cli) -> Result<u8, String> {
             output,
         } => {
             let bytes = match &input {
-                Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
+                Some(p) => {
+                    let len = std::fs::metadata(p)
+                        .map_err(|e| format!("{}: {e}", p.display()))?
+                        .len();
+                    if len > hookswitch_vendors::MAX_FILE_BYTES as u64 {
+                        return Err(format!(
+                            "{}: {len} bytes; files over 16 MiB are not processed",
+                            p.display()
+                        ));
+                    }
+                    Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?)
+                }
                 None => None,
             };
             let format = match (file_format, &bytes, &input) {
