@@ -348,7 +348,7 @@ impl Progress {
                 indicatif::ProgressDrawTarget::hidden(),
             );
             if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} files {per_sec} eta {eta}",
+                "{bar:40} {pos}/{len} files, {elapsed} elapsed, eta {eta}",
             ) {
                 bar.set_style(style);
             }
