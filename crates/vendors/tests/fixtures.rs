@@ -312,3 +312,11 @@ fn a_byte_order_mark_does_not_shift_value_spans() {
     let doc = parse(Format::CiscoCucm, input).unwrap();
     assert_eq!(doc.get("pcPort").unwrap().line, 3);
 }
+
+#[test]
+fn a_second_byte_order_mark_is_an_error_not_a_shift() {
+    let input =
+        b"\xef\xbb\xbf\xef\xbb\xbf<device><vendorConfig><pcPort>0</pcPort></vendorConfig></device>";
+    let e = parse(Format::CiscoCucm, input).unwrap_err();
+    assert!(e.reason.contains("byte-order mark"), "{e}");
+}

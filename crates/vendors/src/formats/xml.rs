@@ -37,6 +37,10 @@ pub(crate) fn parse(
     } else {
         0
     };
+    if bytes[base..].starts_with(b"\xef\xbb\xbf") {
+        // quick-xml would skip this one too and shift every offset; it is not XML anyway.
+        return Err(lines.error(base, "a second byte-order mark before the document"));
+    }
     let mut reader = Reader::from_reader(&bytes[base..]);
     let mut stack: Vec<Open> = Vec::new();
     let mut seen_root = false;
