@@ -1,0 +1,22 @@
+//! TUF 1.0 (consistent snapshots, Ed25519, sha256) for hookswitch.
+//!
+//! - [`metadata`]: the four top-level roles and delegated targets, as serde types.
+//! - [`crypto`]: canonical JSON, key IDs, signature checks against a threshold, and the
+//!   [`crypto::Signer`] trait every private key is used through.
+//! - [`client`]: a sans-IO client (TUF spec section 5): it says which file to fetch and
+//!   how long it may be, and judges the bytes it is given. Drivers do the IO.
+//! - [`repo`]: building and signing metadata (hashed bins for per-device config).
+//! - [`time`]: RFC 3339 `...Z` timestamps to Unix seconds; the caller supplies "now".
+//!
+//! Pure: no IO, no clock, no randomness.
+
+pub mod client;
+pub mod crypto;
+pub mod metadata;
+pub mod repo;
+pub mod time;
+
+pub use client::{Client, Error, Request};
+
+/// The TUF specification version written into new metadata.
+pub const SPEC_VERSION: &str = "1.0.31";
