@@ -63,20 +63,20 @@ impl Repo {
             fw.clone(),
         );
         let dele = repo::delegations(&[
-            (
-                "firmware",
-                vec![r.fw_key.public_key()],
-                1,
-                vec!["firmware/*".into()],
-                true,
-            ),
-            (
-                "config",
-                vec![r.config_key.public_key()],
-                1,
-                vec!["config/*".into()],
-                true,
-            ),
+            repo::Delegate {
+                name: "firmware",
+                keys: vec![r.fw_key.public_key()],
+                threshold: 1,
+                paths: vec!["firmware/*".into()],
+                terminating: true,
+            },
+            repo::Delegate {
+                name: "config",
+                keys: vec![r.config_key.public_key()],
+                threshold: 1,
+                paths: vec!["config/*".into()],
+                terminating: true,
+            },
         ]);
         r.targets.insert(
             "targets".into(),
