@@ -14,6 +14,7 @@ pub mod client;
 pub mod crypto;
 pub mod metadata;
 pub mod repo;
+pub mod testkit;
 pub mod time;
 
 pub use client::{Client, Error, Request};

@@ -1,0 +1,28 @@
+//! The blocking HTTP driver: GET with a hard length limit.
+
+use std::io::Read;
+
+/// GET `url`, reading at most `max_len + 1` bytes (so an over-long body is seen and
+/// refused by the verifier). Ok(None) for 403/404: "the repository has no such file".
+pub fn get(url: &str, max_len: u64) -> Result<Option<Vec<u8>>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let resp = agent.get(url).call().map_err(|e| format!("{url}: {e}"))?;
+    let status = resp.status().as_u16();
+    if status == 404 || status == 403 {
+        return Ok(None);
+    }
+    if status != 200 {
+        return Err(format!("{url}: HTTP {status}"));
+    }
+    let mut body = Vec::new();
+    resp.into_body()
+        .into_reader()
+        .take(max_len.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| format!("{url}: {e}"))?;
+    Ok(Some(body))
+}

@@ -1,0 +1,240 @@
+//! `hookswitch-agent`: the reference endpoint agent. Its command line is the shape the TUF
+//! conformance tooling drives, so any spec-following repository can be tested:
+//!
+//! ```text
+//! hookswitch-agent --metadata-dir DIR init TRUSTED_ROOT_FILE
+//! hookswitch-agent --metadata-dir DIR --metadata-url URL refresh
+//! hookswitch-agent --metadata-dir DIR --metadata-url URL --target-name PATH \
+//!     --target-base-url URL --target-dir DIR download
+//! ```
+//!
+//! Exit 0 on success, 1 on any failure. The trusted metadata in DIR is replaced only
+//! after a whole refresh verifies; on failure the last good state stays.
+
+mod http;
+
+use clap::{Parser, Subcommand};
+use hookswitch_trust::client::{check_config_target, Device, LookupStep};
+use hookswitch_trust::{Client, Error};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "hookswitch-agent",
+    version,
+    about = "Reference endpoint agent (TUF client)"
+)]
+struct Cli {
+    #[arg(long)]
+    metadata_dir: PathBuf,
+    #[arg(long)]
+    metadata_url: Option<String>,
+    #[arg(long)]
+    target_name: Option<String>,
+    #[arg(long)]
+    target_base_url: Option<String>,
+    #[arg(long)]
+    target_dir: Option<PathBuf>,
+    /// This endpoint's identity: config targets must name it and never go back in release.
+    #[arg(long)]
+    device_id: Option<String>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Copy in the trusted root (loaded out of band). No network.
+    Init { trusted_root: PathBuf },
+    /// Run the TUF client workflow.
+    Refresh,
+    /// Refresh, then download one target unless the cached copy already verifies.
+    Download,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hookswitch-agent: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match &cli.command {
+        Cmd::Init { trusted_root } => {
+            let bytes = std::fs::read(trusted_root)
+                .map_err(|e| format!("{}: {e}", trusted_root.display()))?;
+            // Refuse a root that does not carry its own threshold: no trust on first use.
+            Client::new(&bytes, now()).map_err(|e| format!("{}: {e}", trusted_root.display()))?;
+            std::fs::create_dir_all(&cli.metadata_dir)
+                .map_err(|e| format!("{}: {e}", cli.metadata_dir.display()))?;
+            save(&cli.metadata_dir, "root.json", &bytes)
+        }
+        Cmd::Refresh => {
+            let url = cli
+                .metadata_url
+                .as_deref()
+                .ok_or("--metadata-url is required")?;
+            refresh(&cli.metadata_dir, url).map(|_| ())
+        }
+        Cmd::Download => {
+            let url = cli
+                .metadata_url
+                .as_deref()
+                .ok_or("--metadata-url is required")?;
+            let name = cli
+                .target_name
+                .as_deref()
+                .ok_or("--target-name is required")?;
+            let base = cli
+                .target_base_url
+                .as_deref()
+                .ok_or("--target-base-url is required")?;
+            let dir = cli
+                .target_dir
+                .as_deref()
+                .ok_or("--target-dir is required")?;
+            let mut client = refresh(&cli.metadata_dir, url)?;
+            download(
+                &mut client,
+                &cli.metadata_dir,
+                url,
+                name,
+                base,
+                dir,
+                cli.device_id.as_deref(),
+            )
+        }
+    }
+}
+
+fn save(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
+    let p = dir.join(name);
+    hookswitch_atomicfile::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn join_url(base: &str, name: &str) -> String {
+    format!("{}/{}", base.trim_end_matches('/'), name)
+}
+
+/// Load the trusted state, refresh it over HTTP, and persist it only if all of it verified.
+fn refresh(dir: &Path, url: &str) -> Result<Client, String> {
+    let root = std::fs::read(dir.join("root.json"))
+        .map_err(|e| format!("{}: {e} (run init first)", dir.join("root.json").display()))?;
+    let mut client = Client::new(&root, now()).map_err(|e| format!("trusted root: {e}"))?;
+    for role in ["timestamp", "snapshot", "targets"] {
+        if let Ok(bytes) = std::fs::read(dir.join(format!("{role}.json"))) {
+            // A cached file that no longer verifies is simply not trusted.
+            let _ = client.load_cached(role, &bytes);
+        }
+    }
+    // Nothing is written until the whole refresh verified: on failure the files in `dir`
+    // stay the last good state.
+    let result = (|| -> Result<(), Error> {
+        let mut r = client.refresh();
+        while let Some(req) = r.next(&client)? {
+            let got = http::get(&join_url(url, &req.name), req.max_len).map_err(Error::Missing)?;
+            r.deliver(&mut client, got.as_deref())?;
+        }
+        Ok(())
+    })();
+    result.map_err(|e| e.to_string())?;
+    for (name, bytes) in client.trusted_files() {
+        save(dir, &name, bytes)?;
+    }
+    Ok(client)
+}
+
+/// The local file name of a target: the path URL-encoded, as python-tuf does, so a target
+/// name can never escape the target directory.
+fn local_name(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn download(
+    client: &mut Client,
+    meta_dir: &Path,
+    url: &str,
+    name: &str,
+    base: &str,
+    dir: &Path,
+    device: Option<&str>,
+) -> Result<(), String> {
+    let mut lookup = client.lookup(name);
+    let info = loop {
+        match lookup.next(client).map_err(|e| e.to_string())? {
+            LookupStep::Fetch { role, request } => {
+                let got = http::get(&join_url(url, &request.name), request.max_len)?;
+                lookup
+                    .deliver(client, got.as_deref())
+                    .map_err(|e| e.to_string())?;
+                if let Some((_, bytes)) = client
+                    .trusted_files()
+                    .into_iter()
+                    .find(|(n, _)| *n == format!("{role}.json"))
+                {
+                    save(meta_dir, &format!("{role}.json"), bytes)?;
+                }
+            }
+            LookupStep::Found(info) => break info,
+            LookupStep::NotFound => return Err(format!("target {name} is not in the repository")),
+        }
+    };
+    let release_file = meta_dir.join("releases.json");
+    let mut releases: serde_json::Map<String, serde_json::Value> = std::fs::read(&release_file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let release = match (device, name.starts_with("config/")) {
+        (Some(id), true) => {
+            let last = releases.get(name).and_then(|v| v.as_u64());
+            Some(
+                check_config_target(name, &info, &Device { id: id.to_string() }, last)
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        _ => None,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let local = dir.join(local_name(name));
+    if let Ok(cached) = std::fs::read(&local) {
+        if client.verify_target(name, &info, &cached).is_ok() {
+            return Ok(());
+        }
+    }
+    let req = client.target_request(name, &info);
+    let bytes = http::get(&join_url(base, &req.name), req.max_len)?
+        .ok_or_else(|| format!("target {name}: not found at {base}"))?;
+    client
+        .verify_target(name, &info, &bytes)
+        .map_err(|e| e.to_string())?;
+    hookswitch_atomicfile::write(&local, &bytes)
+        .map_err(|e| format!("{}: {e}", local.display()))?;
+    if let Some(r) = release {
+        releases.insert(name.to_string(), r.into());
+        save(
+            meta_dir,
+            "releases.json",
+            &serde_json::to_vec(&releases).unwrap_or_default(),
+        )?;
+    }
+    Ok(())
+}
