@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 cargo build --release --quiet --bin hookswitch
-if [ "$#" -eq 0 ]; then
-    set -- examples/configs
-fi
+# No file or directory among the arguments: audit the bundled examples.
+have_path=0
+for a in "$@"; do [ -e "$a" ] && have_path=1; done
+[ "$have_path" -eq 1 ] || set -- "$@" examples/configs
 exec target/release/hookswitch audit "$@"

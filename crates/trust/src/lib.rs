@@ -10,6 +10,7 @@
 //!
 //! Pure: no IO, no clock, no randomness.
 
+pub mod ceremony;
 pub mod client;
 pub mod crypto;
 pub mod metadata;

@@ -1,0 +1,155 @@
+//! The air-gapped signing ceremony: a request file carries unsigned metadata to wherever
+//! the keys are; signatures come back in the same file; the publisher checks every
+//! threshold against its trusted root before anything is written. Pure.
+
+use crate::crypto::{canonical, verify_threshold, Signer};
+use crate::metadata::{Key, RoleKeys, Root, Signature, Targets};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const REQUEST_FORMAT: &str = "hookswitch-signing-request-v1";
+
+/// One metadata document awaiting signatures.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Document {
+    /// Role name (`root`, `targets`, `firmware`, `config-bin-3f`, …).
+    pub role: String,
+    /// Who delegates the role: `root` for top-level roles.
+    pub delegator: String,
+    pub signed: serde_json::Value,
+    pub signatures: Vec<Signature>,
+    /// Key IDs that may sign it, and how many must (for the people at the ceremony).
+    pub authorised: Vec<String>,
+    pub threshold: u32,
+}
+
+/// A staged change: the documents to sign and the target files it publishes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Request {
+    pub format: String,
+    /// The root version the change was staged against.
+    pub base_root_version: u64,
+    pub documents: Vec<Document>,
+    /// Target files (`dir/<sha256>.<name>`) staged for publication.
+    pub blobs: Vec<String>,
+}
+
+impl Request {
+    pub fn new(base_root_version: u64) -> Self {
+        Request { format: REQUEST_FORMAT.into(), base_root_version, documents: Vec::new(), blobs: Vec::new() }
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Request, String> {
+        let r: Request = serde_json::from_slice(bytes).map_err(|e| format!("not a signing request: {e}"))?;
+        if r.format != REQUEST_FORMAT {
+            return Err(format!("unknown request format {:?}", r.format));
+        }
+        Ok(r)
+    }
+
+    /// Add a document; its authorised keys are given by the caller's view of the repository.
+    pub fn push<T: Serialize>(&mut self, role: &str, delegator: &str, signed: &T, authority: &RoleKeys) -> Result<(), String> {
+        let signed = serde_json::to_value(signed).map_err(|e| e.to_string())?;
+        self.documents.retain(|d| d.role != role);
+        self.documents.push(Document {
+            role: role.into(),
+            delegator: delegator.into(),
+            signed,
+            signatures: Vec::new(),
+            authorised: authority.keyids.clone(),
+            threshold: authority.threshold,
+        });
+        Ok(())
+    }
+
+    /// Sign every document this key is authorised for. Returns the roles signed.
+    pub fn sign(&mut self, signer: &dyn Signer) -> Result<Vec<String>, String> {
+        let id = signer.key_id();
+        let mut signed = Vec::new();
+        for d in &mut self.documents {
+            if !d.authorised.contains(&id) || d.signatures.iter().any(|s| s.keyid == id) {
+                continue;
+            }
+            let message = canonical(&d.signed)?;
+            d.signatures.push(Signature { keyid: id.clone(), sig: hex::encode(signer.sign(&message)?) });
+            signed.push(d.role.clone());
+        }
+        Ok(signed)
+    }
+
+    /// What is still missing, per role: (role, valid signatures so far, threshold).
+    pub fn missing(&self) -> Vec<(String, usize, u32)> {
+        self.documents
+            .iter()
+            .filter(|d| d.signatures.len() < d.threshold as usize)
+            .map(|d| (d.role.clone(), d.signatures.len(), d.threshold))
+            .collect()
+    }
+}
+
+/// The signed file bytes of a document.
+pub fn envelope(d: &Document) -> Result<Vec<u8>, String> {
+    canonical(&serde_json::json!({"signatures": d.signatures, "signed": d.signed}))
+}
+
+/// Check a document's signatures against the keys and threshold that authorise it.
+pub fn check(d: &Document, keys: &BTreeMap<String, Key>, authority: &RoleKeys) -> Result<(), String> {
+    let message = canonical(&d.signed)?;
+    verify_threshold(&message, &d.signatures, keys, &authority.keyids, authority.threshold)
+        .map(|_| ())
+        .map_err(|valid| format!("{}: {valid} valid signature(s), threshold is {}", d.role, authority.threshold))
+}
+
+/// Check a new root: signed by the threshold of the trusted root and of itself, version N+1.
+pub fn check_root(d: &Document, trusted: &Root) -> Result<Root, String> {
+    let new: Root = serde_json::from_value(d.signed.clone()).map_err(|e| format!("root: {e}"))?;
+    if new.version != trusted.version + 1 {
+        return Err(format!("root: version {} does not follow the trusted version {}", new.version, trusted.version));
+    }
+    let old_rk = trusted.roles.get("root").ok_or("trusted root has no root role")?;
+    check(d, &trusted.keys, old_rk).map_err(|e| format!("{e} (by the trusted root v{})", trusted.version))?;
+    let new_rk = new.roles.get("root").ok_or("new root has no root role")?;
+    check(d, &new.keys, new_rk).map_err(|e| format!("{e} (by the new root v{})", new.version))?;
+    Ok(new)
+}
+
+/// The keys and threshold a delegator's targets metadata gives `role`.
+pub fn delegated_authority(delegator: &Targets, role: &str) -> Option<(BTreeMap<String, Key>, RoleKeys)> {
+    let d = delegator.delegations.as_ref()?;
+    if let Some(r) = d.roles.iter().flatten().find(|r| r.name == role) {
+        return Some((d.keys.clone(), RoleKeys { keyids: r.keyids.clone(), threshold: r.threshold }));
+    }
+    let s = d.succinct_roles.as_ref()?;
+    let bin = role.strip_prefix(&format!("{}-", s.name_prefix)).and_then(|h| u32::from_str_radix(h, 16).ok())?;
+    (bin < s.bins() && s.bin_name(bin) == role).then(|| (d.keys.clone(), RoleKeys { keyids: s.keyids.clone(), threshold: s.threshold }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::key;
+
+    #[test]
+    fn signatures_collect_per_authorised_key_and_thresholds_are_checked() {
+        let (k1, k2, k3) = (key(1), key(2), key(3));
+        let root = crate::repo::root(
+            1,
+            "2031-01-01T00:00:00Z",
+            &[crate::repo::RoleSpec { name: "root", keys: vec![k1.public_key(), k2.public_key(), k3.public_key()], threshold: 2 }],
+        );
+        let mut req = Request::new(0);
+        req.push("root", "root", &root, &root.roles["root"]).unwrap();
+        assert_eq!(req.missing(), vec![("root".to_string(), 0, 2)]);
+        assert_eq!(req.sign(&k1).unwrap(), vec!["root"]);
+        assert!(req.sign(&k1).unwrap().is_empty(), "a key signs once");
+        assert!(req.sign(&key(9)).unwrap().is_empty(), "an unauthorised key signs nothing");
+        let d = &req.documents[0];
+        assert!(check(d, &root.keys, &root.roles["root"]).is_err(), "1 of 2");
+        req.sign(&k3).unwrap();
+        check(&req.documents[0], &root.keys, &root.roles["root"]).unwrap();
+        // Round trip through the file format.
+        let bytes = serde_json::to_vec(&req).unwrap();
+        assert_eq!(Request::parse(&bytes).unwrap(), req);
+        assert!(Request::parse(b"{}").is_err());
+    }
+}
