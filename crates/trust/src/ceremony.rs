@@ -36,11 +36,17 @@ pub struct Request {
 
 impl Request {
     pub fn new(base_root_version: u64) -> Self {
-        Request { format: REQUEST_FORMAT.into(), base_root_version, documents: Vec::new(), blobs: Vec::new() }
+        Request {
+            format: REQUEST_FORMAT.into(),
+            base_root_version,
+            documents: Vec::new(),
+            blobs: Vec::new(),
+        }
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Request, String> {
-        let r: Request = serde_json::from_slice(bytes).map_err(|e| format!("not a signing request: {e}"))?;
+        let r: Request =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a signing request: {e}"))?;
         if r.format != REQUEST_FORMAT {
             return Err(format!("unknown request format {:?}", r.format));
         }
@@ -48,7 +54,13 @@ impl Request {
     }
 
     /// Add a document; its authorised keys are given by the caller's view of the repository.
-    pub fn push<T: Serialize>(&mut self, role: &str, delegator: &str, signed: &T, authority: &RoleKeys) -> Result<(), String> {
+    pub fn push<T: Serialize>(
+        &mut self,
+        role: &str,
+        delegator: &str,
+        signed: &T,
+        authority: &RoleKeys,
+    ) -> Result<(), String> {
         let signed = serde_json::to_value(signed).map_err(|e| e.to_string())?;
         self.documents.retain(|d| d.role != role);
         self.documents.push(Document {
@@ -71,7 +83,10 @@ impl Request {
                 continue;
             }
             let message = canonical(&d.signed)?;
-            d.signatures.push(Signature { keyid: id.clone(), sig: hex::encode(signer.sign(&message)?) });
+            d.signatures.push(Signature {
+                keyid: id.clone(),
+                sig: hex::encode(signer.sign(&message)?),
+            });
             signed.push(d.role.clone());
         }
         Ok(signed)
@@ -93,35 +108,76 @@ pub fn envelope(d: &Document) -> Result<Vec<u8>, String> {
 }
 
 /// Check a document's signatures against the keys and threshold that authorise it.
-pub fn check(d: &Document, keys: &BTreeMap<String, Key>, authority: &RoleKeys) -> Result<(), String> {
+pub fn check(
+    d: &Document,
+    keys: &BTreeMap<String, Key>,
+    authority: &RoleKeys,
+) -> Result<(), String> {
     let message = canonical(&d.signed)?;
-    verify_threshold(&message, &d.signatures, keys, &authority.keyids, authority.threshold)
-        .map(|_| ())
-        .map_err(|valid| format!("{}: {valid} valid signature(s), threshold is {}", d.role, authority.threshold))
+    verify_threshold(
+        &message,
+        &d.signatures,
+        keys,
+        &authority.keyids,
+        authority.threshold,
+    )
+    .map(|_| ())
+    .map_err(|valid| {
+        format!(
+            "{}: {valid} valid signature(s), threshold is {}",
+            d.role, authority.threshold
+        )
+    })
 }
 
 /// Check a new root: signed by the threshold of the trusted root and of itself, version N+1.
 pub fn check_root(d: &Document, trusted: &Root) -> Result<Root, String> {
     let new: Root = serde_json::from_value(d.signed.clone()).map_err(|e| format!("root: {e}"))?;
     if new.version != trusted.version + 1 {
-        return Err(format!("root: version {} does not follow the trusted version {}", new.version, trusted.version));
+        return Err(format!(
+            "root: version {} does not follow the trusted version {}",
+            new.version, trusted.version
+        ));
     }
-    let old_rk = trusted.roles.get("root").ok_or("trusted root has no root role")?;
-    check(d, &trusted.keys, old_rk).map_err(|e| format!("{e} (by the trusted root v{})", trusted.version))?;
+    let old_rk = trusted
+        .roles
+        .get("root")
+        .ok_or("trusted root has no root role")?;
+    check(d, &trusted.keys, old_rk)
+        .map_err(|e| format!("{e} (by the trusted root v{})", trusted.version))?;
     let new_rk = new.roles.get("root").ok_or("new root has no root role")?;
     check(d, &new.keys, new_rk).map_err(|e| format!("{e} (by the new root v{})", new.version))?;
     Ok(new)
 }
 
 /// The keys and threshold a delegator's targets metadata gives `role`.
-pub fn delegated_authority(delegator: &Targets, role: &str) -> Option<(BTreeMap<String, Key>, RoleKeys)> {
+pub fn delegated_authority(
+    delegator: &Targets,
+    role: &str,
+) -> Option<(BTreeMap<String, Key>, RoleKeys)> {
     let d = delegator.delegations.as_ref()?;
     if let Some(r) = d.roles.iter().flatten().find(|r| r.name == role) {
-        return Some((d.keys.clone(), RoleKeys { keyids: r.keyids.clone(), threshold: r.threshold }));
+        return Some((
+            d.keys.clone(),
+            RoleKeys {
+                keyids: r.keyids.clone(),
+                threshold: r.threshold,
+            },
+        ));
     }
     let s = d.succinct_roles.as_ref()?;
-    let bin = role.strip_prefix(&format!("{}-", s.name_prefix)).and_then(|h| u32::from_str_radix(h, 16).ok())?;
-    (bin < s.bins() && s.bin_name(bin) == role).then(|| (d.keys.clone(), RoleKeys { keyids: s.keyids.clone(), threshold: s.threshold }))
+    let bin = role
+        .strip_prefix(&format!("{}-", s.name_prefix))
+        .and_then(|h| u32::from_str_radix(h, 16).ok())?;
+    (bin < s.bins() && s.bin_name(bin) == role).then(|| {
+        (
+            d.keys.clone(),
+            RoleKeys {
+                keyids: s.keyids.clone(),
+                threshold: s.threshold,
+            },
+        )
+    })
 }
 
 #[cfg(test)]
@@ -135,14 +191,22 @@ mod tests {
         let root = crate::repo::root(
             1,
             "2031-01-01T00:00:00Z",
-            &[crate::repo::RoleSpec { name: "root", keys: vec![k1.public_key(), k2.public_key(), k3.public_key()], threshold: 2 }],
+            &[crate::repo::RoleSpec {
+                name: "root",
+                keys: vec![k1.public_key(), k2.public_key(), k3.public_key()],
+                threshold: 2,
+            }],
         );
         let mut req = Request::new(0);
-        req.push("root", "root", &root, &root.roles["root"]).unwrap();
+        req.push("root", "root", &root, &root.roles["root"])
+            .unwrap();
         assert_eq!(req.missing(), vec![("root".to_string(), 0, 2)]);
         assert_eq!(req.sign(&k1).unwrap(), vec!["root"]);
         assert!(req.sign(&k1).unwrap().is_empty(), "a key signs once");
-        assert!(req.sign(&key(9)).unwrap().is_empty(), "an unauthorised key signs nothing");
+        assert!(
+            req.sign(&key(9)).unwrap().is_empty(),
+            "an unauthorised key signs nothing"
+        );
         let d = &req.documents[0];
         assert!(check(d, &root.keys, &root.roles["root"]).is_err(), "1 of 2");
         req.sign(&k3).unwrap();

@@ -1,0 +1,567 @@
+//! The repository directory: `metadata/` (consistent-snapshot TUF metadata, every root
+//! version kept), `targets/` (`dir/<sha256>.<name>`) and `staging/` (target files staged but
+//! not yet published). Any static web server, CDN or object store can carry `metadata/`
+//! and `targets/`: every file is signed end to end.
+//!
+//! This crate never sees a private key. Signatures arrive inside a ceremony
+//! [`Request`] (offline roles) or from an [`OnlineSigner`] (snapshot, timestamp, and the
+//! config bins where the deployment chooses so).
+
+use hookswitch_trust::ceremony::{self, check, check_root, delegated_authority, Document, Request};
+use hookswitch_trust::metadata::Key;
+use hookswitch_trust::metadata::{RoleKeys, Root, Signature, Snapshot, Targets, Timestamp};
+use hookswitch_trust::repo::{self, Delegate, RoleSpec};
+use hookswitch_trust::time;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Default lifetimes (seconds). Offline roles live long because signing them needs the
+/// ceremony; online roles short, so a frozen mirror is noticed quickly.
+pub mod expiry {
+    pub const DAY: i64 = 86_400;
+    pub const ROOT: i64 = 365 * DAY;
+    pub const TARGETS: i64 = 180 * DAY;
+    pub const FIRMWARE: i64 = 180 * DAY;
+    pub const APPS: i64 = 180 * DAY;
+    pub const CONFIG: i64 = 180 * DAY;
+    pub const BINS: i64 = 90 * DAY;
+    pub const SNAPSHOT: i64 = 7 * DAY;
+    pub const TIMESTAMP: i64 = DAY;
+}
+
+/// Name prefix of the per-device config bins.
+pub const BIN_PREFIX: &str = "config-bin";
+
+/// Signs snapshot and timestamp (and bins, if it holds that key) from another process.
+pub trait OnlineSigner {
+    /// Signatures over the canonical form of `signed` for `role`.
+    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String>;
+}
+
+pub struct Repository {
+    dir: PathBuf,
+}
+
+/// Public keys for `repo init`.
+pub struct InitKeys {
+    pub root: Vec<Key>,
+    pub root_threshold: u32,
+    pub targets: Vec<Key>,
+    pub firmware: Vec<Key>,
+    pub apps: Vec<Key>,
+    pub config: Vec<Key>,
+    pub bins: Vec<Key>,
+    pub snapshot: Vec<Key>,
+    pub timestamp: Vec<Key>,
+}
+
+/// One change to stage.
+pub enum Change {
+    /// A firmware, app or other target (role chosen by its path).
+    Target {
+        path: String,
+        bytes: Vec<u8>,
+        custom: Option<serde_json::Value>,
+    },
+    /// Per-device configuration: `config/<device_id>.<ext>`, release counted up.
+    DeviceConfig {
+        device_id: String,
+        file_name: String,
+        hardware: String,
+        bytes: Vec<u8>,
+    },
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, Vec<u8>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let signed = serde_json::from_value(v["signed"].clone())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((signed, bytes))
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hookswitch_trust::crypto::sha256_hex(b)
+}
+
+/// `dir/<sha256>.<name>` for a target path.
+pub fn blob_name(path: &str, sha256: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, base)) => format!("{dir}/{sha256}.{base}"),
+        None => format!("{sha256}.{path}"),
+    }
+}
+
+fn check_target_path(path: &str) -> Result<(), String> {
+    let bad = path.is_empty()
+        || path.starts_with('/')
+        || path
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        || path.contains('\\')
+        || path.chars().any(|c| c.is_control());
+    if bad {
+        return Err(format!("target path {path:?} is not a clean relative path"));
+    }
+    Ok(())
+}
+
+impl Repository {
+    pub fn open(dir: &Path) -> Repository {
+        Repository {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    pub fn metadata_dir(&self) -> PathBuf {
+        self.dir.join("metadata")
+    }
+    pub fn targets_dir(&self) -> PathBuf {
+        self.dir.join("targets")
+    }
+    fn staging_dir(&self) -> PathBuf {
+        self.dir.join("staging")
+    }
+
+    /// The latest published root and its bytes.
+    pub fn latest_root(&self) -> Result<(Root, Vec<u8>), String> {
+        let mut n = 0u64;
+        while self
+            .metadata_dir()
+            .join(format!("{}.root.json", n + 1))
+            .exists()
+        {
+            n += 1;
+        }
+        if n == 0 {
+            return Err(format!(
+                "{}: no published root (run repo init and publish first)",
+                self.metadata_dir().display()
+            ));
+        }
+        read_json(&self.metadata_dir().join(format!("{n}.root.json")))
+    }
+
+    fn published_snapshot(&self) -> Result<Option<Snapshot>, String> {
+        let p = self.metadata_dir().join("timestamp.json");
+        if !p.exists() {
+            return Ok(None);
+        }
+        let (ts, _): (Timestamp, _) = read_json(&p)?;
+        let v = ts
+            .meta
+            .get("snapshot.json")
+            .ok_or("timestamp has no snapshot.json")?
+            .version;
+        Ok(Some(
+            read_json(&self.metadata_dir().join(format!("{v}.snapshot.json")))?.0,
+        ))
+    }
+
+    fn published_timestamp_version(&self) -> Result<u64, String> {
+        let p = self.metadata_dir().join("timestamp.json");
+        if !p.exists() {
+            return Ok(0);
+        }
+        Ok(read_json::<Timestamp>(&p)?.0.version)
+    }
+
+    /// A published targets role, at the version the current snapshot names.
+    pub fn published_targets(&self, role: &str) -> Result<Option<Targets>, String> {
+        let Some(snap) = self.published_snapshot()? else {
+            return Ok(None);
+        };
+        let Some(meta) = snap.meta.get(&format!("{role}.json")) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            read_json(
+                &self
+                    .metadata_dir()
+                    .join(format!("{}.{role}.json", meta.version)),
+            )?
+            .0,
+        ))
+    }
+
+    /// The request that creates the repository: root v1 and every targets role v1, unsigned.
+    pub fn init(&self, keys: &InitKeys, devices: u64, now: i64) -> Result<Request, String> {
+        if self.metadata_dir().join("1.root.json").exists() {
+            return Err(format!("{}: already initialised", self.dir.display()));
+        }
+        let at = |secs: i64| time::format(now + secs);
+        let root = repo::root(
+            1,
+            &at(expiry::ROOT),
+            &[
+                RoleSpec {
+                    name: "root",
+                    keys: keys.root.clone(),
+                    threshold: keys.root_threshold,
+                },
+                RoleSpec {
+                    name: "targets",
+                    keys: keys.targets.clone(),
+                    threshold: 1,
+                },
+                RoleSpec {
+                    name: "snapshot",
+                    keys: keys.snapshot.clone(),
+                    threshold: 1,
+                },
+                RoleSpec {
+                    name: "timestamp",
+                    keys: keys.timestamp.clone(),
+                    threshold: 1,
+                },
+            ],
+        );
+        let dele = repo::delegations(&[
+            Delegate {
+                name: "firmware",
+                keys: keys.firmware.clone(),
+                threshold: 1,
+                paths: vec!["firmware/*".into()],
+                terminating: true,
+            },
+            Delegate {
+                name: "apps",
+                keys: keys.apps.clone(),
+                threshold: 1,
+                paths: vec!["apps/*".into()],
+                terminating: true,
+            },
+            Delegate {
+                name: "config",
+                keys: keys.config.clone(),
+                threshold: 1,
+                paths: vec!["config/*".into()],
+                terminating: true,
+            },
+        ]);
+        let bits = repo::bin_bit_length(devices);
+        let bins = repo::hashed_bins(BIN_PREFIX, bits, keys.bins.clone(), 1);
+        let succinct = bins.succinct_roles.clone().ok_or("no bins")?;
+        let mut req = Request::new(0);
+        req.push("root", "root", &root, &root.roles["root"])?;
+        let targets = repo::targets(1, &at(expiry::TARGETS), BTreeMap::new(), Some(dele.clone()));
+        req.push("targets", "root", &targets, &root.roles["targets"])?;
+        for (name, life) in [("firmware", expiry::FIRMWARE), ("apps", expiry::APPS)] {
+            let (_, auth) = delegated_authority(&targets, name).ok_or("delegation")?;
+            req.push(
+                name,
+                "targets",
+                &repo::targets(1, &at(life), BTreeMap::new(), None),
+                &auth,
+            )?;
+        }
+        let config = repo::targets(1, &at(expiry::CONFIG), BTreeMap::new(), Some(bins));
+        let (_, auth) = delegated_authority(&targets, "config").ok_or("delegation")?;
+        req.push("config", "targets", &config, &auth)?;
+        let bin_auth = RoleKeys {
+            keyids: succinct.keyids.clone(),
+            threshold: succinct.threshold,
+        };
+        for b in 0..succinct.bins() {
+            req.push(
+                &succinct.bin_name(b),
+                "config",
+                &repo::targets(1, &at(expiry::BINS), BTreeMap::new(), None),
+                &bin_auth,
+            )?;
+        }
+        Ok(req)
+    }
+
+    /// Stage changes: copy target files into `staging/` and put every role they change,
+    /// at its next version, into a request.
+    pub fn stage(&self, changes: Vec<Change>, now: i64) -> Result<Request, String> {
+        let (root, _) = self.latest_root()?;
+        let mut req = Request::new(root.version);
+        let mut updated: BTreeMap<String, Targets> = BTreeMap::new();
+        let top = self
+            .published_targets("targets")?
+            .ok_or("no published targets")?;
+        let config = self
+            .published_targets("config")?
+            .ok_or("no published config role")?;
+        let succinct = config
+            .delegations
+            .as_ref()
+            .and_then(|d| d.succinct_roles.clone())
+            .ok_or("config role has no bins")?;
+        for change in changes {
+            let (path, bytes, custom) = match change {
+                Change::Target {
+                    path,
+                    bytes,
+                    custom,
+                } => (path, bytes, custom),
+                Change::DeviceConfig {
+                    device_id,
+                    file_name,
+                    hardware,
+                    bytes,
+                } => {
+                    let path = format!("config/{file_name}");
+                    let bin = succinct.role_for(&path);
+                    let current = match updated.get(&bin) {
+                        Some(t) => Some(t.clone()),
+                        None => self.published_targets(&bin)?,
+                    };
+                    let release = current
+                        .as_ref()
+                        .and_then(|t| t.targets.get(&path))
+                        .and_then(|t| t.custom.as_ref()?.get("release")?.as_u64())
+                        .unwrap_or(0)
+                        + 1;
+                    let custom = serde_json::json!({"device_id": device_id, "hardware": hardware, "release": release});
+                    (path, bytes, Some(custom))
+                }
+            };
+            check_target_path(&path)?;
+            let role = if path.starts_with("config/") {
+                succinct.role_for(&path)
+            } else {
+                ["firmware", "apps"]
+                    .into_iter()
+                    .find(|r| path.starts_with(&format!("{r}/")))
+                    .unwrap_or("targets")
+                    .to_string()
+            };
+            let info = repo::target_file(&bytes, custom);
+            let blob = blob_name(&path, &info.hashes["sha256"]);
+            let staged = self.staging_dir().join(&blob);
+            std::fs::create_dir_all(staged.parent().unwrap_or(&self.staging_dir()))
+                .map_err(|e| format!("{}: {e}", staged.display()))?;
+            hookswitch_atomicfile::write(&staged, &bytes)
+                .map_err(|e| format!("{}: {e}", staged.display()))?;
+            req.blobs.push(blob);
+            let mut t = match updated.remove(&role) {
+                Some(t) => t,
+                None => self
+                    .published_targets(&role)?
+                    .ok_or_else(|| format!("role {role} is not published"))?,
+            };
+            t.targets.insert(path, info);
+            updated.insert(role, t);
+        }
+        for (role, mut t) in updated {
+            t.version += 1;
+            let life = if role.starts_with(BIN_PREFIX) {
+                expiry::BINS
+            } else {
+                expiry::TARGETS
+            };
+            t.expires = time::format(now + life);
+            let (delegator, auth) = if role == "targets" {
+                ("root".to_string(), root.roles["targets"].clone())
+            } else if role.starts_with(BIN_PREFIX) {
+                (
+                    "config".to_string(),
+                    delegated_authority(&config, &role)
+                        .ok_or("bin authority")?
+                        .1,
+                )
+            } else {
+                (
+                    "targets".to_string(),
+                    delegated_authority(&top, &role).ok_or("delegation")?.1,
+                )
+            };
+            req.push(&role, &delegator, &t, &auth)?;
+        }
+        Ok(req)
+    }
+
+    /// Check every signature in `req` against the trusted root (and delegations), have
+    /// the online signer sign what it holds keys for, add snapshot and timestamp, and
+    /// write the new repository version. The old version stays complete until the new
+    /// `timestamp.json` replaces it in one rename.
+    pub fn publish(
+        &self,
+        mut req: Request,
+        online: &dyn OnlineSigner,
+        now: i64,
+    ) -> Result<Published, String> {
+        let first = !self.metadata_dir().join("1.root.json").exists();
+        // The root the request must satisfy: the published one, or for init the request's own v1.
+        let mut root: Root = if first {
+            let d = req
+                .documents
+                .iter()
+                .find(|d| d.role == "root")
+                .ok_or("the first publication needs root v1")?;
+            let r: Root =
+                serde_json::from_value(d.signed.clone()).map_err(|e| format!("root: {e}"))?;
+            check(d, &r.keys, r.roles.get("root").ok_or("root role")?)
+                .map_err(|e| format!("{e} (root v1 must carry its own threshold)"))?;
+            r
+        } else {
+            self.latest_root()?.0
+        };
+        if let Some(d) = req.documents.iter().find(|d| d.role == "root" && !first) {
+            root = check_root(d, &root)?;
+        }
+        // Online roles sign first, so the checks below see their signatures.
+        for d in req
+            .documents
+            .iter_mut()
+            .filter(|d| d.role.starts_with(BIN_PREFIX) && d.signatures.len() < d.threshold as usize)
+        {
+            let sigs = online.sign(&d.role, &d.signed)?;
+            d.signatures.extend(sigs);
+        }
+        let lookup = |role: &str, req: &Request| -> Result<Option<Targets>, String> {
+            match req.documents.iter().find(|d| d.role == role) {
+                Some(d) => serde_json::from_value(d.signed.clone())
+                    .map(Some)
+                    .map_err(|e| format!("{role}: {e}")),
+                None => self.published_targets(role),
+            }
+        };
+        let mut snapshot_meta = self
+            .published_snapshot()?
+            .map(|s| s.meta)
+            .unwrap_or_default();
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        for d in &req.documents {
+            let bytes = ceremony::envelope(d)?;
+            if d.role == "root" {
+                files.push((
+                    format!("{}.root.json", d.signed["version"].as_u64().unwrap_or(0)),
+                    bytes,
+                ));
+                continue;
+            }
+            let (keys, auth) = if d.delegator == "root" {
+                (
+                    root.keys.clone(),
+                    root.roles
+                        .get(&d.role)
+                        .ok_or_else(|| format!("root has no {} role", d.role))?
+                        .clone(),
+                )
+            } else {
+                let parent = lookup(&d.delegator, &req)?
+                    .ok_or_else(|| format!("{}: delegator {} not found", d.role, d.delegator))?;
+                delegated_authority(&parent, &d.role)
+                    .ok_or_else(|| format!("{} does not delegate {}", d.delegator, d.role))?
+            };
+            check(d, &keys, &auth)?;
+            let t: Targets =
+                serde_json::from_value(d.signed.clone()).map_err(|e| format!("{}: {e}", d.role))?;
+            if let Some(old) = snapshot_meta.get(&format!("{}.json", d.role)) {
+                if t.version <= old.version {
+                    return Err(format!(
+                        "{}: version {} does not advance the published {}",
+                        d.role, t.version, old.version
+                    ));
+                }
+            }
+            snapshot_meta.insert(format!("{}.json", d.role), repo::meta(t.version));
+            files.push((format!("{}.{}.json", t.version, d.role), bytes));
+        }
+        // Staged targets must match what the signed metadata says.
+        for blob in &req.blobs {
+            check_target_path(blob)?;
+            let bytes = std::fs::read(self.staging_dir().join(blob))
+                .map_err(|e| format!("staged {blob}: {e}"))?;
+            let (_, base) = blob.rsplit_once('/').unwrap_or(("", blob));
+            if !base.starts_with(&sha256_hex(&bytes)) {
+                return Err(format!("staged {blob}: content does not match its hash"));
+            }
+        }
+        let old_snap_version = self.published_snapshot()?.map(|s| s.version).unwrap_or(0);
+        let snapshot = repo::snapshot(
+            old_snap_version + 1,
+            &time::format(now + expiry::SNAPSHOT),
+            snapshot_meta,
+        );
+        let snap_doc = signed_online(online, "snapshot", &snapshot, &root)?;
+        let snap_bytes = ceremony::envelope(&snap_doc)?;
+        let ts = repo::timestamp(
+            self.published_timestamp_version()? + 1,
+            &time::format(now + expiry::TIMESTAMP),
+            snapshot.version,
+            &snap_bytes,
+        );
+        let ts_doc = signed_online(online, "timestamp", &ts, &root)?;
+        files.push((format!("{}.snapshot.json", snapshot.version), snap_bytes));
+        // Write: targets, then versioned metadata, then the timestamp that makes them live.
+        for blob in &req.blobs {
+            let dest = self.targets_dir().join(blob);
+            std::fs::create_dir_all(dest.parent().unwrap_or(&self.targets_dir()))
+                .map_err(|e| format!("{}: {e}", dest.display()))?;
+            let bytes = std::fs::read(self.staging_dir().join(blob))
+                .map_err(|e| format!("staged {blob}: {e}"))?;
+            hookswitch_atomicfile::write(&dest, &bytes)
+                .map_err(|e| format!("{}: {e}", dest.display()))?;
+        }
+        std::fs::create_dir_all(self.metadata_dir())
+            .map_err(|e| format!("{}: {e}", self.metadata_dir().display()))?;
+        for (name, bytes) in &files {
+            let p = self.metadata_dir().join(name);
+            if let Ok(existing) = std::fs::read(&p) {
+                if existing != *bytes {
+                    return Err(format!(
+                        "{}: exists with other content; a published version is never rewritten",
+                        p.display()
+                    ));
+                }
+                continue;
+            }
+            hookswitch_atomicfile::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        let ts_bytes = ceremony::envelope(&ts_doc)?;
+        let ts_path = self.metadata_dir().join("timestamp.json");
+        hookswitch_atomicfile::write(&ts_path, &ts_bytes)
+            .map_err(|e| format!("{}: {e}", ts_path.display()))?;
+        Ok(Published {
+            root_version: root.version,
+            snapshot_version: snapshot.version,
+            timestamp_version: ts.version,
+            files: files.len() + 1,
+            metadata_bytes: files.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
+                + ts_bytes.len() as u64,
+            targets: req.blobs.len(),
+        })
+    }
+}
+
+/// What a publication wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub root_version: u64,
+    pub snapshot_version: u64,
+    pub timestamp_version: u64,
+    pub files: usize,
+    pub metadata_bytes: u64,
+    pub targets: usize,
+}
+
+/// Have the online signer sign a top-level online role, and check it against the root.
+fn signed_online<T: serde::Serialize>(
+    online: &dyn OnlineSigner,
+    role: &str,
+    signed: &T,
+    root: &Root,
+) -> Result<Document, String> {
+    let value = serde_json::to_value(signed).map_err(|e| e.to_string())?;
+    let auth = root
+        .roles
+        .get(role)
+        .ok_or_else(|| format!("root has no {role} role"))?
+        .clone();
+    let doc = Document {
+        role: role.into(),
+        delegator: "root".into(),
+        signatures: online.sign(role, &value)?,
+        signed: value,
+        authorised: auth.keyids.clone(),
+        threshold: auth.threshold,
+    };
+    check(&doc, &root.keys, &auth).map_err(|e| format!("online signer: {e}"))?;
+    Ok(doc)
+}
