@@ -73,12 +73,18 @@ fn now() -> i64 {
 fn run(cli: Cli) -> Result<(), String> {
     match &cli.command {
         Cmd::Init { trusted_root } => {
-            let bytes = std::fs::read(trusted_root)
+            let file = std::fs::read(trusted_root)
                 .map_err(|e| format!("{}: {e}", trusted_root.display()))?;
+            let (bytes, device) =
+                enrollment(&file).map_err(|e| format!("{}: {e}", trusted_root.display()))?;
             // Refuse a root that does not carry its own threshold: no trust on first use.
             Client::new(&bytes, now()).map_err(|e| format!("{}: {e}", trusted_root.display()))?;
             std::fs::create_dir_all(&cli.metadata_dir)
                 .map_err(|e| format!("{}: {e}", cli.metadata_dir.display()))?;
+            if let Some(id) = device {
+                let doc = serde_json::json!({ "device_id": id });
+                save(&cli.metadata_dir, "device.json", doc.to_string().as_bytes())?;
+            }
             save(&cli.metadata_dir, "root.json", &bytes)
         }
         Cmd::Refresh => {
@@ -106,6 +112,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 .as_deref()
                 .ok_or("--target-dir is required")?;
             let mut client = refresh(&cli.metadata_dir, url)?;
+            // The enrolled identity applies unless the command line names one.
+            let enrolled = std::fs::read(cli.metadata_dir.join("device.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["device_id"].as_str().map(str::to_string));
+            let device = cli.device_id.clone().or(enrolled);
             download(
                 &mut client,
                 &cli.metadata_dir,
@@ -113,10 +125,50 @@ fn run(cli: Cli) -> Result<(), String> {
                 name,
                 base,
                 dir,
-                cli.device_id.as_deref(),
+                device.as_deref(),
             )
         }
     }
+}
+
+/// A plain `root.json`, a JSON enrollment bundle, or the serial-console form of one.
+/// Returns the root bytes and the device identity, if the file carries one.
+fn enrollment(file: &[u8]) -> Result<(Vec<u8>, Option<String>), String> {
+    let text = String::from_utf8_lossy(file);
+    if text.starts_with("HOOKSWITCH-ENROLL v1") {
+        let mut device = None;
+        let mut sha = None;
+        let mut hex = String::new();
+        for line in text.lines() {
+            match line.split_once(' ') {
+                Some(("device_id", v)) => device = Some(v.trim().to_string()),
+                Some(("root_sha256", v)) => sha = Some(v.trim().to_string()),
+                Some(("root", v)) => hex.push_str(v.trim()),
+                _ => {}
+            }
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .ok_or("serial enrollment: bad hex")?;
+        if sha.as_deref() != Some(hookswitch_trust::crypto::sha256_hex(&bytes).as_str()) {
+            return Err(
+                "serial enrollment: the root does not match its sha256 (line noise?)".into(),
+            );
+        }
+        return Ok((bytes, device));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(file).map_err(|e| format!("not JSON: {e}"))?;
+    if v["format"] == "hookswitch-enrollment-v1" {
+        let root = serde_json::to_vec(&v["root"]).map_err(|e| e.to_string())?;
+        return Ok((root, v["device_id"].as_str().map(str::to_string)));
+    }
+    Ok((file.to_vec(), None))
 }
 
 fn save(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {

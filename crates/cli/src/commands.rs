@@ -64,6 +64,31 @@ pub enum CatalogueFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Signing keys (encrypted at rest).
+    #[command(subcommand)]
+    Keys(crate::trust_cmds::KeysCmd),
+    /// The signed (TUF) repository: init, stage, sign (offline), publish.
+    #[command(subcommand)]
+    Repo(crate::trust_cmds::RepoCmd),
+    /// Run the online signer (snapshot, timestamp, optionally config bins).
+    Signer {
+        #[arg(long)]
+        key_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8790")]
+        listen: String,
+    },
+    /// Write what is loaded onto an endpoint out of band: the trusted root and its identity.
+    Enroll {
+        #[arg(long)]
+        repo: PathBuf,
+        #[arg(long)]
+        device_id: String,
+        /// ASCII lines for a serial console instead of JSON.
+        #[arg(long)]
+        serial: bool,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Print the controls catalogue.
     Controls {
         #[arg(long, value_enum, default_value = "table")]
@@ -112,6 +137,15 @@ pub enum Command {
 /// Run a command; Ok(exit code) or Err(message) for exit code 2.
 pub fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
+        Command::Keys(cmd) => crate::trust_cmds::keys(cmd),
+        Command::Repo(cmd) => crate::trust_cmds::repo(cmd),
+        Command::Signer { key_dir, listen } => crate::trust_cmds::signer(&key_dir, &listen),
+        Command::Enroll {
+            repo,
+            device_id,
+            serial,
+            output,
+        } => crate::trust_cmds::enroll(&repo, &device_id, serial, output.as_deref()),
         Command::Controls { format } => {
             let text = match format {
                 CatalogueFormat::Json => {

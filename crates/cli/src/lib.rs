@@ -4,5 +4,6 @@
 mod commands;
 pub mod output;
 pub mod scan;
+mod trust_cmds;
 
 pub use commands::{run, Cli};

@@ -1,0 +1,85 @@
+//! Shared by the agent's and the CLI's end-to-end tests (included with `#[path]`):
+//! python-tuf in a venv, and a real static HTTP server on loopback.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("HOOKSWITCH_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = workspace().join("target/tuf-venv");
+    let py = venv.join("bin/python");
+    let ready = Command::new(&py)
+        .args(["-c", "import tuf.ngclient, cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+        );
+        let ok = Command::new(&py)
+            .args(["-m", "pip", "install", "-q", "tuf==7.*", "cryptography"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "pip install tuf cryptography failed");
+    }
+    py
+}
+
+/// `python3 -m http.server` on a free loopback port, stopped on drop.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    pub fn start(dir: &Path) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(python())
+            .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "http.server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

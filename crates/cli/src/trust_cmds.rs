@@ -1,0 +1,347 @@
+//! `hookswitch keys`, `repo`, `signer` and `enroll`: the signed-distribution commands.
+
+use crate::output::emit;
+use clap::Subcommand;
+use hookswitch_keystore::{FileSigner, KdfCost};
+use hookswitch_repository::{Change, InitKeys, Repository};
+use hookswitch_trust::ceremony::Request;
+use hookswitch_trust::metadata::Key;
+use std::path::{Path, PathBuf};
+
+pub const PASSPHRASE_ENV: &str = "HOOKSWITCH_KEY_PASSPHRASE";
+pub const TOKEN_ENV: &str = "HOOKSWITCH_SIGNER_TOKEN";
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Generate an Ed25519 key for a role, encrypted at rest (passphrase from $HOOKSWITCH_KEY_PASSPHRASE or a prompt).
+    Generate {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a key file's public key (TUF JSON). Never the private key.
+    Public {
+        file: PathBuf,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepoCmd {
+    /// Stage a new repository: root (default 2 of 3) and every targets role, unsigned.
+    Init {
+        #[arg(long)]
+        repo: PathBuf,
+        /// Root public keys (key files or `keys public` output); give three or more.
+        #[arg(long = "root-key", required = true)]
+        root_keys: Vec<PathBuf>,
+        #[arg(long, default_value_t = 2)]
+        root_threshold: u32,
+        #[arg(long)]
+        targets_key: PathBuf,
+        #[arg(long)]
+        firmware_key: PathBuf,
+        #[arg(long)]
+        apps_key: PathBuf,
+        #[arg(long)]
+        config_key: PathBuf,
+        #[arg(long)]
+        bins_key: PathBuf,
+        #[arg(long)]
+        snapshot_key: PathBuf,
+        #[arg(long)]
+        timestamp_key: PathBuf,
+        /// Expected number of devices: sets the number of config bins.
+        #[arg(long, default_value_t = 1000)]
+        devices: u64,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Stage targets and per-device configs into a signing request.
+    Stage {
+        #[arg(long)]
+        repo: PathBuf,
+        /// PATH=FILE, e.g. firmware/T54W.rom=./T54W.rom
+        #[arg(long = "target")]
+        targets: Vec<String>,
+        /// DEVICE_ID=FILE: published as config/<file name>, release counted up.
+        #[arg(long = "device-config")]
+        device_configs: Vec<String>,
+        #[arg(long, default_value = "unknown")]
+        hardware: String,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Sign a request with offline keys. Needs no network.
+    Sign {
+        #[arg(long)]
+        request: PathBuf,
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+    },
+    /// Say which signatures a request still needs.
+    Status {
+        #[arg(long)]
+        request: PathBuf,
+    },
+    /// Check every threshold, get online signatures, and publish atomically.
+    Publish {
+        #[arg(long)]
+        repo: PathBuf,
+        #[arg(long)]
+        request: PathBuf,
+        /// The online signer's URL (token from $HOOKSWITCH_SIGNER_TOKEN).
+        #[arg(long)]
+        signer: String,
+    },
+}
+
+fn passphrase(prompt: &str, confirm: bool) -> Result<Vec<u8>, String> {
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+        return Ok(p.into_bytes());
+    }
+    let p = rpassword::prompt_password(prompt)
+        .map_err(|e| format!("passphrase: {e} (or set {PASSPHRASE_ENV})"))?;
+    if confirm && rpassword::prompt_password("again: ").map_err(|e| e.to_string())? != p {
+        return Err("the passphrases differ".into());
+    }
+    Ok(p.into_bytes())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A public key from a key file or from `keys public` output.
+fn public(path: &Path) -> Result<Key, String> {
+    if let Ok(k) = hookswitch_keystore::public_key(path) {
+        return Ok(k);
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "{}: neither a key file nor a public key: {e}",
+            path.display()
+        )
+    })
+}
+
+fn write_request(path: &Path, req: &Request) -> Result<(), String> {
+    let bytes = serde_json::to_vec_pretty(req).map_err(|e| e.to_string())?;
+    hookswitch_atomicfile::write(path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_request(path: &Path) -> Result<Request, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Request::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn print_missing(req: &Request) {
+    let missing = req.missing();
+    if missing.is_empty() {
+        eprintln!("every offline role has its threshold of signatures");
+    }
+    for (role, have, need) in missing {
+        eprintln!("needs signatures: {role} ({have} of {need})");
+    }
+}
+
+pub fn keys(cmd: KeysCmd) -> Result<u8, String> {
+    match cmd {
+        KeysCmd::Generate { role, out } => {
+            let pass = passphrase(&format!("passphrase for the new {role} key: "), true)?;
+            let key = hookswitch_keystore::generate(&out, &role, &pass, KdfCost::default())
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "wrote {} (key ID {})",
+                out.display(),
+                hookswitch_trust::crypto::key_id(&key)
+            );
+            Ok(0)
+        }
+        KeysCmd::Public { file, output } => {
+            let key = hookswitch_keystore::public_key(&file).map_err(|e| e.to_string())?;
+            let text = serde_json::to_string_pretty(&key).map_err(|e| e.to_string())? + "\n";
+            emit(output.as_deref(), text.as_bytes())?;
+            Ok(0)
+        }
+    }
+}
+
+fn split_pair(s: &str) -> Result<(&str, PathBuf), String> {
+    let (a, b) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected NAME=FILE"))?;
+    Ok((a, PathBuf::from(b)))
+}
+
+pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
+    match cmd {
+        RepoCmd::Init {
+            repo,
+            root_keys,
+            root_threshold,
+            targets_key,
+            firmware_key,
+            apps_key,
+            config_key,
+            bins_key,
+            snapshot_key,
+            timestamp_key,
+            devices,
+            output,
+        } => {
+            if root_keys.len() < root_threshold as usize || root_threshold == 0 {
+                return Err(format!(
+                    "a root threshold of {root_threshold} needs at least that many root keys"
+                ));
+            }
+            let keys = InitKeys {
+                root: root_keys
+                    .iter()
+                    .map(|p| public(p))
+                    .collect::<Result<_, _>>()?,
+                root_threshold,
+                targets: vec![public(&targets_key)?],
+                firmware: vec![public(&firmware_key)?],
+                apps: vec![public(&apps_key)?],
+                config: vec![public(&config_key)?],
+                bins: vec![public(&bins_key)?],
+                snapshot: vec![public(&snapshot_key)?],
+                timestamp: vec![public(&timestamp_key)?],
+            };
+            let req = Repository::open(&repo).init(&keys, devices, now())?;
+            write_request(&output, &req)?;
+            print_missing(&req);
+            Ok(0)
+        }
+        RepoCmd::Stage {
+            repo,
+            targets,
+            device_configs,
+            hardware,
+            output,
+        } => {
+            let mut changes = Vec::new();
+            for t in &targets {
+                let (path, file) = split_pair(t)?;
+                let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+                changes.push(Change::Target {
+                    path: path.to_string(),
+                    bytes,
+                    custom: None,
+                });
+            }
+            for d in &device_configs {
+                let (id, file) = split_pair(d)?;
+                let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+                let file_name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .ok_or("config file has no name")?;
+                changes.push(Change::DeviceConfig {
+                    device_id: id.to_string(),
+                    file_name,
+                    hardware: hardware.clone(),
+                    bytes,
+                });
+            }
+            if changes.is_empty() {
+                return Err("nothing to stage: give --target or --device-config".into());
+            }
+            let req = Repository::open(&repo).stage(changes, now())?;
+            write_request(&output, &req)?;
+            print_missing(&req);
+            Ok(0)
+        }
+        RepoCmd::Sign { request, keys } => {
+            let mut req = read_request(&request)?;
+            for k in &keys {
+                let pass = passphrase(&format!("passphrase for {}: ", k.display()), false)?;
+                let signer = FileSigner::open(k, &pass).map_err(|e| e.to_string())?;
+                let roles = req.sign(&signer)?;
+                eprintln!(
+                    "{}: signed {}",
+                    k.display(),
+                    if roles.is_empty() {
+                        "nothing (not authorised for any role here)".to_string()
+                    } else {
+                        roles.join(", ")
+                    }
+                );
+            }
+            write_request(&request, &req)?;
+            print_missing(&req);
+            Ok(0)
+        }
+        RepoCmd::Status { request } => {
+            print_missing(&read_request(&request)?);
+            Ok(0)
+        }
+        RepoCmd::Publish {
+            repo,
+            request,
+            signer,
+        } => {
+            let token = std::env::var(TOKEN_ENV)
+                .map_err(|_| format!("set {TOKEN_ENV} to the signer's token"))?;
+            let req = read_request(&request)?;
+            let remote = hookswitch_signer::RemoteSigner { url: signer, token };
+            let p = Repository::open(&repo).publish(req, &remote, now())?;
+            eprintln!(
+                "published: root v{}, snapshot v{}, timestamp v{}; {} metadata files ({} bytes), {} targets",
+                p.root_version, p.snapshot_version, p.timestamp_version, p.files, p.metadata_bytes, p.targets
+            );
+            Ok(0)
+        }
+    }
+}
+
+pub fn signer(key_dir: &Path, listen: &str) -> Result<u8, String> {
+    let token = std::env::var(TOKEN_ENV)
+        .map_err(|_| format!("set {TOKEN_ENV} (at least 32 characters)"))?;
+    let pass = passphrase("passphrase for the online keys: ", false)?;
+    let keys = hookswitch_signer::Keys::load(key_dir, &pass)?;
+    let kinds = keys.kinds();
+    hookswitch_signer::serve(listen, key_dir, keys, &token, |addr| {
+        eprintln!("signer: listening on {addr} with {} keys", kinds.join(", "));
+    })?;
+    Ok(0)
+}
+
+/// What is loaded onto an endpoint out of band: the trusted root and its identity.
+pub fn enroll(
+    repo: &Path,
+    device_id: &str,
+    serial: bool,
+    output: Option<&Path>,
+) -> Result<u8, String> {
+    let (root, bytes) = Repository::open(repo).latest_root()?;
+    let text = if serial {
+        // ASCII lines for a serial console: hex of the root, with its sha256 to check.
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut s = format!(
+            "HOOKSWITCH-ENROLL v1\ndevice_id {device_id}\nroot_version {}\nroot_sha256 {}\n",
+            root.version,
+            hookswitch_trust::crypto::sha256_hex(&bytes)
+        );
+        for chunk in hex.as_bytes().chunks(64) {
+            s.push_str("root ");
+            s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+            s.push('\n');
+        }
+        s.push_str("HOOKSWITCH-ENROLL END\n");
+        s
+    } else {
+        let root_json: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        serde_json::to_string_pretty(&serde_json::json!({"format": "hookswitch-enrollment-v1", "device_id": device_id, "root": root_json})).map_err(|e| e.to_string())? + "\n"
+    };
+    emit(output, text.as_bytes())?;
+    Ok(0)
+}

@@ -1,0 +1,435 @@
+//! The whole signed-distribution path with the real binaries and processes:
+//! keys → repo init → offline signing → online signer process → publish from a process
+//! that cannot reach the offline keys → enroll over a serial-console form → the reference
+//! agent and python-tuf's ngclient download and verify over HTTP on 127.0.0.1.
+
+#[path = "../../agent/tests/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use support::{python, workspace, Server};
+
+const PASS: &str = "correct horse battery staple";
+const TOKEN: &str = "0123456789abcdef0123456789abcdef-test-token";
+
+fn hookswitch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hookswitch"))
+        .args(args)
+        .env("HOOKSWITCH_KEY_PASSPHRASE", PASS)
+        .env("HOOKSWITCH_SIGNER_TOKEN", TOKEN)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The agent binary lives beside ours; build it if this test runs alone.
+fn agent() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_hookswitch")).with_file_name("hookswitch-agent");
+    if !p.exists() {
+        let st = Command::new(env!("CARGO"))
+            .args(["build", "-p", "hookswitch-agent"])
+            .current_dir(workspace())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    p
+}
+
+struct Signer(Child, String);
+
+impl Signer {
+    fn start(key_dir: &Path) -> Signer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hookswitch"))
+            .args([
+                "signer",
+                "--key-dir",
+                key_dir.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .env("HOOKSWITCH_KEY_PASSPHRASE", PASS)
+            .env("HOOKSWITCH_SIGNER_TOKEN", TOKEN)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .split_whitespace()
+            .find(|w| w.starts_with("127.0.0.1:"))
+            .unwrap_or_else(|| panic!("signer said {line:?}"))
+            .to_string();
+        Signer(child, format!("http://{addr}"))
+    }
+}
+
+impl Drop for Signer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn agent_download(meta: &Path, server: &Server, name: &str, dir: &Path) -> Output {
+    Command::new(agent())
+        .args([
+            "--metadata-dir",
+            meta.to_str().unwrap(),
+            "--metadata-url",
+            &server.url("metadata"),
+            "--target-name",
+            name,
+            "--target-base-url",
+            &server.url("targets"),
+            "--target-dir",
+            dir.to_str().unwrap(),
+            "download",
+        ])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn ceremony_publish_enroll_and_download() {
+    let tmp = tempfile::tempdir().unwrap();
+    let offline = tmp.path().join("offline");
+    let online = tmp.path().join("online");
+    let repo = tmp.path().join("repo");
+    let k = |dir: &Path, name: &str| dir.join(format!("{name}.key"));
+    for name in [
+        "root1", "root2", "root3", "targets", "firmware", "apps", "config",
+    ] {
+        let role = name.trim_end_matches(char::is_numeric);
+        ok(hookswitch(&[
+            "keys",
+            "generate",
+            "--role",
+            role,
+            "--out",
+            k(&offline, name).to_str().unwrap(),
+        ]));
+    }
+    for name in ["snapshot", "timestamp", "bins"] {
+        ok(hookswitch(&[
+            "keys",
+            "generate",
+            "--role",
+            name,
+            "--out",
+            k(&online, name).to_str().unwrap(),
+        ]));
+    }
+    // Keys are never printed; the public half is.
+    let out = ok(hookswitch(&[
+        "keys",
+        "public",
+        k(&offline, "root1").to_str().unwrap(),
+    ]));
+    let public: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(public["keytype"], "ed25519");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("ciphertext"));
+
+    let req = tmp.path().join("init.json");
+    let s = |p: PathBuf| p.to_str().unwrap().to_string();
+    ok(hookswitch(&[
+        "repo",
+        "init",
+        "--repo",
+        &s(repo.clone()),
+        "--root-key",
+        &s(k(&offline, "root1")),
+        "--root-key",
+        &s(k(&offline, "root2")),
+        "--root-key",
+        &s(k(&offline, "root3")),
+        "--targets-key",
+        &s(k(&offline, "targets")),
+        "--firmware-key",
+        &s(k(&offline, "firmware")),
+        "--apps-key",
+        &s(k(&offline, "apps")),
+        "--config-key",
+        &s(k(&offline, "config")),
+        "--bins-key",
+        &s(k(&online, "bins")),
+        "--snapshot-key",
+        &s(k(&online, "snapshot")),
+        "--timestamp-key",
+        &s(k(&online, "timestamp")),
+        "--devices",
+        "100",
+        "-o",
+        &s(req.clone()),
+    ]));
+    // The ceremony: only 1 of 2 root signatures first, and publish refuses.
+    ok(hookswitch(&[
+        "repo",
+        "sign",
+        "--request",
+        &s(req.clone()),
+        "--key",
+        &s(k(&offline, "root1")),
+        "--key",
+        &s(k(&offline, "targets")),
+        "--key",
+        &s(k(&offline, "firmware")),
+        "--key",
+        &s(k(&offline, "apps")),
+        "--key",
+        &s(k(&offline, "config")),
+    ]));
+    let signer = Signer::start(&online);
+    let out = hookswitch(&[
+        "repo",
+        "publish",
+        "--repo",
+        &s(repo.clone()),
+        "--request",
+        &s(req.clone()),
+        "--signer",
+        &signer.1,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("root: 1 valid signature(s), threshold is 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!repo.join("metadata/timestamp.json").exists());
+    ok(hookswitch(&[
+        "repo",
+        "sign",
+        "--request",
+        &s(req.clone()),
+        "--key",
+        &s(k(&offline, "root3")),
+    ]));
+
+    // Key custody: the offline keys go away before publishing.
+    let vault = tmp.path().join("vault");
+    std::fs::rename(&offline, &vault).unwrap();
+    ok(hookswitch(&[
+        "repo",
+        "publish",
+        "--repo",
+        &s(repo.clone()),
+        "--request",
+        &s(req.clone()),
+        "--signer",
+        &signer.1,
+    ]));
+
+    // A firmware release (offline firmware key, fetched from the vault) and two device configs (bins signed online).
+    let files = tmp.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("T54W.rom"), b"firmware 96.86").unwrap();
+    std::fs::write(files.join("001565aabbcc.cfg"), b"static.wifi.enable = 0\n").unwrap();
+    std::fs::write(
+        files.join("001565ddeeff.cfg"),
+        b"static.wifi.enable = 0\nstatic.wui.http_enable = 0\n",
+    )
+    .unwrap();
+    let req2 = tmp.path().join("release.json");
+    ok(hookswitch(&[
+        "repo",
+        "stage",
+        "--repo",
+        &s(repo.clone()),
+        "--target",
+        &format!("firmware/T54W.rom={}", s(files.join("T54W.rom"))),
+        "--device-config",
+        &format!("001565aabbcc={}", s(files.join("001565aabbcc.cfg"))),
+        "--device-config",
+        &format!("001565ddeeff={}", s(files.join("001565ddeeff.cfg"))),
+        "--hardware",
+        "yealink/T54W",
+        "-o",
+        &s(req2.clone()),
+    ]));
+    ok(hookswitch(&[
+        "repo",
+        "sign",
+        "--request",
+        &s(req2.clone()),
+        "--key",
+        &s(k(&vault, "firmware")),
+    ]));
+    ok(hookswitch(&[
+        "repo",
+        "publish",
+        "--repo",
+        &s(repo.clone()),
+        "--request",
+        &s(req2.clone()),
+        "--signer",
+        &signer.1,
+    ]));
+    // Republishing the same request is refused (versions must advance); nothing changes.
+    let before = std::fs::read(repo.join("metadata/timestamp.json")).unwrap();
+    assert_eq!(
+        hookswitch(&[
+            "repo",
+            "publish",
+            "--repo",
+            &s(repo.clone()),
+            "--request",
+            &s(req2.clone()),
+            "--signer",
+            &signer.1
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    assert_eq!(
+        std::fs::read(repo.join("metadata/timestamp.json")).unwrap(),
+        before
+    );
+
+    // Enrollment over a serial console, then the agent.
+    let enroll = tmp.path().join("enroll.txt");
+    ok(hookswitch(&[
+        "enroll",
+        "--repo",
+        &s(repo.clone()),
+        "--device-id",
+        "001565aabbcc",
+        "--serial",
+        "-o",
+        &s(enroll.clone()),
+    ]));
+    let text = std::fs::read_to_string(&enroll).unwrap();
+    assert!(
+        text.starts_with("HOOKSWITCH-ENROLL v1\ndevice_id 001565aabbcc\n")
+            && text.lines().all(|l| l.len() <= 80 && l.is_ascii())
+    );
+    let server = Server::start(&repo);
+    let meta = tmp.path().join("device-meta");
+    let dl = tmp.path().join("device-files");
+    ok(Command::new(agent())
+        .args([
+            "--metadata-dir",
+            meta.to_str().unwrap(),
+            "init",
+            enroll.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap());
+    ok(agent_download(
+        &meta,
+        &server,
+        "config/001565aabbcc.cfg",
+        &dl,
+    ));
+    assert_eq!(
+        std::fs::read(dl.join("config%2F001565aabbcc.cfg")).unwrap(),
+        b"static.wifi.enable = 0\n"
+    );
+    ok(agent_download(&meta, &server, "firmware/T54W.rom", &dl));
+    // Device A is offered device B's config: refused.
+    let out = agent_download(&meta, &server, "config/001565ddeeff.cfg", &dl);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("is for device 001565ddeeff, not 001565aabbcc"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // python-tuf's ngclient accepts the published repository too.
+    let pymeta = tempfile::tempdir().unwrap();
+    let pydl = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo.join("metadata/1.root.json"),
+        pymeta.path().join("root.json"),
+    )
+    .unwrap();
+    let out = Command::new(python())
+        .arg(workspace().join("crates/agent/tests/interop/ngclient_fetch.py"))
+        .args([server.url("metadata/"), server.url("targets/")])
+        .arg(pymeta.path())
+        .arg(pydl.path())
+        .args([
+            "firmware/T54W.rom",
+            "config/001565aabbcc.cfg",
+            "config/001565ddeeff.cfg",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The signer refuses a rollback of the timestamp and an unauthenticated caller.
+    let ts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo.join("metadata/timestamp.json")).unwrap())
+            .unwrap();
+    let signer_http = curl::Post::new(&signer.1);
+    assert_eq!(
+        signer_http.sign("timestamp", &ts["signed"], TOKEN),
+        403,
+        "same version again is a rollback"
+    );
+    assert_eq!(
+        signer_http.sign(
+            "timestamp",
+            &ts["signed"],
+            "wrong-token-wrong-token-wrong-token!"
+        ),
+        401
+    );
+    assert_eq!(
+        signer_http.sign("root", &ts["signed"], TOKEN),
+        403,
+        "never signs offline roles"
+    );
+}
+
+/// A minimal HTTP POST with curl (a real client, from Debian), to poke the signer directly.
+mod curl {
+    pub struct Post(String);
+    impl Post {
+        pub fn new(url: &str) -> Post {
+            Post(format!("{url}/v1/sign"))
+        }
+        pub fn sign(&self, role: &str, signed: &serde_json::Value, token: &str) -> u16 {
+            let body = serde_json::json!({"role": role, "signed": signed}).to_string();
+            let out = std::process::Command::new("curl")
+                .args([
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "-X",
+                    "POST",
+                    "-H",
+                    "content-type: application/json",
+                    "-H",
+                ])
+                .arg(format!("authorization: Bearer {token}"))
+                .args(["--data-binary", &body, &self.0])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .unwrap_or(0)
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The online signer and its client.
+//!
+//! `hookswitch signer` runs as its own process with its own key directory, and may run on
+//! another host. It signs only:
+//! - `timestamp` and `snapshot` metadata, each with a version above the last it signed
+//!   (so a compromised publisher cannot obtain a rollback);
+//! - `config-bin-*` targets metadata, if the deployment gave it the bins key.
+//!
+//! Requests carry a bearer token, compared in constant time. The publisher (and the
+//! download server) never see a private key.
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use hookswitch_keystore::FileSigner;
+use hookswitch_repository::{OnlineSigner, BIN_PREFIX};
+use hookswitch_trust::crypto::{canonical, Signer};
+use hookswitch_trust::metadata::Signature;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use subtle::ConstantTimeEq;
+
+#[derive(Serialize, Deserialize)]
+pub struct SignRequest {
+    pub role: String,
+    pub signed: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct SignResponse {
+    pub signatures: Vec<Signature>,
+}
+
+/// The keys the signer holds, by kind: `timestamp`, `snapshot`, `bins`.
+pub struct Keys {
+    by_kind: BTreeMap<String, Vec<FileSigner>>,
+}
+
+impl Keys {
+    /// Open every `*.key` in `dir` with `passphrase`. Keys for offline roles are refused:
+    /// they must never be on an online host.
+    pub fn load(dir: &Path, passphrase: &[u8]) -> Result<Keys, String> {
+        let mut by_kind: BTreeMap<String, Vec<FileSigner>> = BTreeMap::new();
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for e in entries {
+            let p = e.map_err(|e| e.to_string())?.path();
+            if p.extension().and_then(|x| x.to_str()) != Some("key") {
+                continue;
+            }
+            let s = FileSigner::open(&p, passphrase).map_err(|e| e.to_string())?;
+            let kind = s.role().to_string();
+            if !["timestamp", "snapshot", "bins"].contains(&kind.as_str()) {
+                return Err(format!(
+                    "{}: a {kind} key is an offline key and does not belong on the signer",
+                    p.display()
+                ));
+            }
+            by_kind.entry(kind).or_default().push(s);
+        }
+        if by_kind.is_empty() {
+            return Err(format!("{}: no online keys", dir.display()));
+        }
+        Ok(Keys { by_kind })
+    }
+
+    pub fn kinds(&self) -> Vec<String> {
+        self.by_kind.keys().cloned().collect()
+    }
+}
+
+struct AppState {
+    keys: Keys,
+    token: Vec<u8>,
+    state_file: PathBuf,
+    /// Highest version signed per role, persisted.
+    last: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Decide and sign. Pure apart from the version state it updates.
+fn decide(state: &AppState, req: &SignRequest) -> Result<Vec<Signature>, (StatusCode, String)> {
+    let forbidden = |m: String| (StatusCode::FORBIDDEN, m);
+    let ty = req
+        .signed
+        .get("_type")
+        .and_then(|t| t.as_str())
+        .unwrap_or("");
+    let version = req
+        .signed
+        .get("version")
+        .and_then(|v| v.as_u64())
+        .ok_or((StatusCode::BAD_REQUEST, "no version".to_string()))?;
+    let kind = match req.role.as_str() {
+        "timestamp" | "snapshot" if ty == req.role => req.role.clone(),
+        r if r.starts_with(&format!("{BIN_PREFIX}-")) && ty == "targets" => "bins".to_string(),
+        r => return Err(forbidden(format!("this signer does not sign {r} ({ty})"))),
+    };
+    let keys = state
+        .keys
+        .by_kind
+        .get(&kind)
+        .ok_or_else(|| forbidden(format!("no {kind} key here")))?;
+    let mut last = state
+        .last
+        .lock()
+        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "state lock".to_string()))?;
+    if kind != "bins" {
+        if let Some(&prev) = last.get(&req.role) {
+            if version <= prev {
+                return Err(forbidden(format!(
+                    "{} version {version} does not advance {prev} (rollback refused)",
+                    req.role
+                )));
+            }
+        }
+    }
+    let message = canonical(&req.signed).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+    let mut sigs = Vec::new();
+    for k in keys {
+        let sig = k
+            .sign(&message)
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        sigs.push(Signature {
+            keyid: k.key_id(),
+            sig: sig.iter().map(|b| format!("{b:02x}")).collect(),
+        });
+    }
+    if kind != "bins" {
+        last.insert(req.role.clone(), version);
+        let bytes = serde_json::to_vec(&*last).unwrap_or_default();
+        hookswitch_atomicfile::write(&state.state_file, &bytes)
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    }
+    Ok(sigs)
+}
+
+async fn sign(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Json(req): Json<SignRequest>,
+) -> Result<Json<SignResponse>, (StatusCode, String)> {
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .as_bytes();
+    if !bool::from(presented.ct_eq(&state.token[..])) {
+        return Err((StatusCode::UNAUTHORIZED, "bad token".into()));
+    }
+    decide(&state, &req).map(|signatures| Json(SignResponse { signatures }))
+}
+
+/// Serve until the process is stopped. `token` must be at least 32 bytes.
+pub fn serve(
+    listen: &str,
+    key_dir: &Path,
+    keys: Keys,
+    token: &str,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), String> {
+    if token.len() < 32 {
+        return Err("the signer token must be at least 32 characters".into());
+    }
+    let state_file = key_dir.join("signer-state.json");
+    let last: BTreeMap<String, u64> = std::fs::read(&state_file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let state = Arc::new(AppState {
+        keys,
+        token: token.as_bytes().to_vec(),
+        state_file,
+        last: Mutex::new(last),
+    });
+    let app = Router::new()
+        .route("/v1/sign", post(sign))
+        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+        .with_state(state);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("{listen}: {e}"))?;
+        ready(listener.local_addr().map_err(|e| e.to_string())?);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// The publisher's side: ask a signer process over HTTP.
+pub struct RemoteSigner {
+    pub url: String,
+    pub token: String,
+}
+
+impl OnlineSigner for RemoteSigner {
+    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(60)))
+            .build()
+            .into();
+        let url = format!("{}/v1/sign", self.url.trim_end_matches('/'));
+        let body = serde_json::to_vec(&SignRequest {
+            role: role.into(),
+            signed: signed.clone(),
+        })
+        .map_err(|e| e.to_string())?;
+        let mut resp = agent
+            .post(&url)
+            .header("authorization", &format!("Bearer {}", self.token))
+            .header("content-type", "application/json")
+            .send(&body[..])
+            .map_err(|e| format!("signer {url}: {e}"))?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(1024 * 1024)
+            .read_to_string()
+            .map_err(|e| format!("signer {url}: {e}"))?;
+        if status != 200 {
+            return Err(format!("signer refused {role}: HTTP {status}: {text}"));
+        }
+        let r: SignResponse =
+            serde_json::from_str(&text).map_err(|e| format!("signer {url}: {e}"))?;
+        Ok(r.signatures)
+    }
+}
