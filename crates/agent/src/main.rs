@@ -272,14 +272,35 @@ fn download(
             return Ok(());
         }
     }
+    // Stream into a temp file beside the destination, hashing as it comes; the file is
+    // renamed into place only if length and hash match.
     let req = client.target_request(name, &info);
-    let bytes = http::get(&join_url(base, &req.name), req.max_len)?
-        .ok_or_else(|| format!("target {name}: not found at {base}"))?;
-    client
-        .verify_target(name, &info, &bytes)
-        .map_err(|e| e.to_string())?;
-    hookswitch_atomicfile::write(&local, &bytes)
-        .map_err(|e| format!("{}: {e}", local.display()))?;
+    let url = join_url(base, &req.name);
+    let mut verifier = Some(
+        client
+            .target_verifier(name, &info)
+            .map_err(|e| e.to_string())?,
+    );
+    hookswitch_atomicfile::write_with(&local, |w| {
+        let found = http::stream(&url, req.max_len, &mut |chunk| {
+            if let Some(v) = verifier.as_mut() {
+                v.update(chunk).map_err(|e| e.to_string())?;
+            }
+            w.write_all(chunk).map_err(|e| e.to_string())
+        })
+        .map_err(std::io::Error::other)?;
+        if !found {
+            return Err(std::io::Error::other(format!(
+                "target {name}: not found at {base}"
+            )));
+        }
+        // Before the rename: a file that does not verify never takes the place of the old one.
+        verifier
+            .take()
+            .map_or(Ok(()), |v| v.finish())
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })
+    .map_err(|e| e.to_string())?;
     if let Some(r) = release {
         releases.insert(name.to_string(), r.into());
         save(

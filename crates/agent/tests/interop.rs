@@ -131,6 +131,57 @@ fn our_agent_downloads_from_a_python_tuf_repository() {
         let local = dl.path().join(name.replace('/', "%2F"));
         assert_eq!(std::fs::read(&local).unwrap(), want);
     }
+    // A tampered target is refused and never lands in the target directory.
+    let blob = std::fs::read_dir(site.path().join("targets/firmware"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&blob, bytes).unwrap();
+    let local = dl.path().join("firmware%2Fphone.rom");
+    std::fs::remove_file(&local).unwrap();
+    let out = Command::new(agent)
+        .args([
+            "--metadata-dir",
+            md,
+            "--metadata-url",
+            &server.url("metadata"),
+            "--target-name",
+            "firmware/phone.rom",
+            "--target-base-url",
+            &server.url("targets"),
+            "--target-dir",
+        ])
+        .arg(dl.path())
+        .arg("download")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("hash does not match"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !local.exists(),
+        "a file that does not verify must not be left behind"
+    );
+    assert_eq!(
+        std::fs::read_dir(dl.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.'))
+            .count(),
+        0,
+        "no temp files left"
+    );
     // The trusted metadata is stored under non-versioned names.
     for f in [
         "root.json",

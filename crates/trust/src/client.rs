@@ -11,6 +11,7 @@ use crate::metadata::{
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// How many root versions one refresh may walk (python-tuf uses the same bound).
@@ -604,15 +605,27 @@ impl Client {
 
     /// Check a downloaded target against its trusted info.
     pub fn verify_target(&self, path: &str, info: &TargetFile, bytes: &[u8]) -> Result<(), Error> {
-        if bytes.len() as u64 != info.length {
-            return Err(Error::Target {
-                path: path.into(),
-                reason: format!("length {} != trusted {}", bytes.len(), info.length),
-            });
-        }
-        check_hashes(path, &info.hashes, bytes).map_err(|_| Error::Target {
+        let mut v = self.target_verifier(path, info)?;
+        v.update(bytes)?;
+        v.finish()
+    }
+
+    /// Verify a target as it streams in (firmware images need not fit in memory).
+    pub fn target_verifier(&self, path: &str, info: &TargetFile) -> Result<TargetVerifier, Error> {
+        let sha = info.hashes.get("sha256").ok_or_else(|| Error::Target {
             path: path.into(),
-            reason: "hash does not match".into(),
+            reason: "no sha256 hash".into(),
+        })?;
+        let expected = hex::decode(sha).map_err(|_| Error::Target {
+            path: path.into(),
+            reason: "bad sha256 hash".into(),
+        })?;
+        Ok(TargetVerifier {
+            path: path.into(),
+            length: info.length,
+            expected,
+            seen: 0,
+            hasher: Sha256::new(),
         })
     }
 
@@ -632,6 +645,46 @@ impl Client {
             name,
             max_len: info.length,
         }
+    }
+}
+
+/// Incremental length and sha256 check of one target.
+pub struct TargetVerifier {
+    path: String,
+    length: u64,
+    expected: Vec<u8>,
+    seen: u64,
+    hasher: Sha256,
+}
+
+impl TargetVerifier {
+    /// Feed the next chunk; fails as soon as the data exceeds the trusted length.
+    pub fn update(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        self.seen += chunk.len() as u64;
+        if self.seen > self.length {
+            return Err(Error::Target {
+                path: self.path.clone(),
+                reason: format!("longer than the trusted length {}", self.length),
+            });
+        }
+        self.hasher.update(chunk);
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<(), Error> {
+        if self.seen != self.length {
+            return Err(Error::Target {
+                path: self.path,
+                reason: format!("length {} != trusted {}", self.seen, self.length),
+            });
+        }
+        if self.hasher.finalize().as_slice() != self.expected.as_slice() {
+            return Err(Error::Target {
+                path: self.path,
+                reason: "hash does not match".into(),
+            });
+        }
+        Ok(())
     }
 }
 
