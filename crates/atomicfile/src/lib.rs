@@ -45,6 +45,67 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_with(path, |w| w.write_all(bytes))
 }
 
+/// Above this many files, `write_batch` syncs the whole filesystem once.
+const SYNCFS_THRESHOLD: usize = 32;
+
+/// Write many files durably with one pass of fsyncs: all temp files are written first,
+/// then synced, then renamed, then each directory is synced once. Each file is still
+/// replaced atomically; far cheaper than `write` per file for thousands of small files.
+pub fn write_batch(files: &[(std::path::PathBuf, &[u8])]) -> std::io::Result<()> {
+    let mut temps = Vec::with_capacity(files.len());
+    let result = (|| {
+        for (i, (path, bytes)) in files.iter().enumerate() {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .ok_or_else(|| std::io::Error::other("path has no file name"))?;
+            let tmp = dir.join(format!(
+                ".{}.tmp-{}-{i}",
+                name.to_string_lossy(),
+                std::process::id()
+            ));
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
+            temps.push(tmp);
+            f.write_all(bytes)?;
+        }
+        // Thousands of small files: one syncfs of the filesystem beats one fsync each.
+        if temps.len() > SYNCFS_THRESHOLD {
+            if let Some(first) = temps.first() {
+                rustix::fs::syncfs(std::fs::File::open(first)?)?;
+            }
+        } else {
+            for tmp in &temps {
+                std::fs::File::open(tmp)?.sync_all()?;
+            }
+        }
+        let mut dirs = std::collections::BTreeSet::new();
+        for (tmp, (path, _)) in temps.iter().zip(files) {
+            std::fs::rename(tmp, path)?;
+            dirs.insert(
+                path.parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf(),
+            );
+        }
+        temps.clear();
+        for d in dirs {
+            std::fs::File::open(d)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    for tmp in &temps {
+        let _ = std::fs::remove_file(tmp);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +128,29 @@ mod tests {
             "a failed write changes nothing"
         );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn batches_write_every_file_and_clean_up_on_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<(std::path::PathBuf, &[u8])> = (0..20)
+            .map(|i| (dir.path().join(format!("f{i}")), &b"x"[..]))
+            .collect();
+        write_batch(&files).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 20);
+        let bad = vec![
+            (dir.path().join("ok"), &b"y"[..]),
+            (dir.path().join("missing-dir/f"), &b"z"[..]),
+        ];
+        assert!(write_batch(&bad).is_err());
+        assert!(
+            !dir.path().join("ok").exists(),
+            "nothing renamed when a write fails"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            20,
+            "no temp files left"
+        );
     }
 }

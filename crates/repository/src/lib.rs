@@ -7,6 +7,8 @@
 //! [`Request`] (offline roles) or from an [`OnlineSigner`] (snapshot, timestamp, and the
 //! config bins where the deployment chooses so).
 
+pub mod testkit;
+
 use hookswitch_trust::ceremony::{self, check, check_root, delegated_authority, Document, Request};
 use hookswitch_trust::metadata::Key;
 use hookswitch_trust::metadata::{RoleKeys, Root, Signature, Snapshot, Targets, Timestamp};
@@ -81,8 +83,20 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, Vec<u8>)
     Ok((signed, bytes))
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    hookswitch_trust::crypto::sha256_hex(b)
+/// sha256 of a file, streamed.
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect());
+        }
+        h.update(&buf[..n]);
+    }
 }
 
 /// `dir/<sha256>.<name>` for a target path.
@@ -169,10 +183,16 @@ impl Repository {
 
     /// A published targets role, at the version the current snapshot names.
     pub fn published_targets(&self, role: &str) -> Result<Option<Targets>, String> {
-        let Some(snap) = self.published_snapshot()? else {
-            return Ok(None);
-        };
-        let Some(meta) = snap.meta.get(&format!("{role}.json")) else {
+        self.targets_in(self.published_snapshot()?.as_ref(), role)
+    }
+
+    /// A targets role at the version `snapshot` names.
+    fn targets_in(
+        &self,
+        snapshot: Option<&Snapshot>,
+        role: &str,
+    ) -> Result<Option<Targets>, String> {
+        let Some(meta) = snapshot.and_then(|s| s.meta.get(&format!("{role}.json"))) else {
             return Ok(None);
         };
         Ok(Some(
@@ -280,12 +300,15 @@ impl Repository {
         let (root, _) = self.latest_root()?;
         let mut req = Request::new(root.version);
         let mut updated: BTreeMap<String, Targets> = BTreeMap::new();
+        let snapshot = self.published_snapshot()?;
+        let snapshot = snapshot.as_ref();
         let top = self
-            .published_targets("targets")?
+            .targets_in(snapshot, "targets")?
             .ok_or("no published targets")?;
         let config = self
-            .published_targets("config")?
+            .targets_in(snapshot, "config")?
             .ok_or("no published config role")?;
+        let mut blobs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
         let succinct = config
             .delegations
             .as_ref()
@@ -306,12 +329,14 @@ impl Repository {
                 } => {
                     let path = format!("config/{file_name}");
                     let bin = succinct.role_for(&path);
-                    let current = match updated.get(&bin) {
-                        Some(t) => Some(t.clone()),
-                        None => self.published_targets(&bin)?,
-                    };
-                    let release = current
-                        .as_ref()
+                    if !updated.contains_key(&bin) {
+                        let t = self
+                            .targets_in(snapshot, &bin)?
+                            .ok_or_else(|| format!("role {bin} is not published"))?;
+                        updated.insert(bin.clone(), t);
+                    }
+                    let release = updated
+                        .get(&bin)
                         .and_then(|t| t.targets.get(&path))
                         .and_then(|t| t.custom.as_ref()?.get("release")?.as_u64())
                         .unwrap_or(0)
@@ -335,18 +360,23 @@ impl Repository {
             let staged = self.staging_dir().join(&blob);
             std::fs::create_dir_all(staged.parent().unwrap_or(&self.staging_dir()))
                 .map_err(|e| format!("{}: {e}", staged.display()))?;
-            hookswitch_atomicfile::write(&staged, &bytes)
-                .map_err(|e| format!("{}: {e}", staged.display()))?;
+            blobs.push((staged, bytes));
             req.blobs.push(blob);
             let mut t = match updated.remove(&role) {
                 Some(t) => t,
                 None => self
-                    .published_targets(&role)?
+                    .targets_in(snapshot, &role)?
                     .ok_or_else(|| format!("role {role} is not published"))?,
             };
             t.targets.insert(path, info);
             updated.insert(role, t);
         }
+        let batch: Vec<(PathBuf, &[u8])> = blobs
+            .iter()
+            .map(|(p, b)| (p.clone(), b.as_slice()))
+            .collect();
+        hookswitch_atomicfile::write_batch(&batch)
+            .map_err(|e| format!("{}: {e}", self.staging_dir().display()))?;
         for (role, mut t) in updated {
             t.version += 1;
             let life = if role.starts_with(BIN_PREFIX) {
@@ -463,13 +493,13 @@ impl Repository {
             snapshot_meta.insert(format!("{}.json", d.role), repo::meta(t.version));
             files.push((format!("{}.{}.json", t.version, d.role), bytes));
         }
-        // Staged targets must match what the signed metadata says.
+        // Staged targets must match the hash their name carries (which the signed metadata lists).
         for blob in &req.blobs {
             check_target_path(blob)?;
-            let bytes = std::fs::read(self.staging_dir().join(blob))
+            let got = hash_file(&self.staging_dir().join(blob))
                 .map_err(|e| format!("staged {blob}: {e}"))?;
             let (_, base) = blob.rsplit_once('/').unwrap_or(("", blob));
-            if !base.starts_with(&sha256_hex(&bytes)) {
+            if !base.starts_with(&got) {
                 return Err(format!("staged {blob}: content does not match its hash"));
             }
         }
@@ -490,30 +520,46 @@ impl Repository {
         let ts_doc = signed_online(online, "timestamp", &ts, &root)?;
         files.push((format!("{}.snapshot.json", snapshot.version), snap_bytes));
         // Write: targets, then versioned metadata, then the timestamp that makes them live.
+        let mut dirs = std::collections::BTreeSet::new();
         for blob in &req.blobs {
             let dest = self.targets_dir().join(blob);
-            std::fs::create_dir_all(dest.parent().unwrap_or(&self.targets_dir()))
-                .map_err(|e| format!("{}: {e}", dest.display()))?;
-            let bytes = std::fs::read(self.staging_dir().join(blob))
-                .map_err(|e| format!("staged {blob}: {e}"))?;
-            hookswitch_atomicfile::write(&dest, &bytes)
-                .map_err(|e| format!("{}: {e}", dest.display()))?;
+            let parent = dest.parent().unwrap_or(&self.targets_dir()).to_path_buf();
+            std::fs::create_dir_all(&parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            if !dest.exists() {
+                // Staged files were synced at stage time; a hard link publishes them without a copy.
+                let src = self.staging_dir().join(blob);
+                if std::fs::hard_link(&src, &dest).is_err() {
+                    std::fs::copy(&src, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+                    std::fs::File::open(&dest)
+                        .and_then(|f| f.sync_all())
+                        .map_err(|e| format!("{}: {e}", dest.display()))?;
+                }
+            }
+            dirs.insert(parent);
+        }
+        for d in dirs {
+            std::fs::File::open(&d)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| format!("{}: {e}", d.display()))?;
         }
         std::fs::create_dir_all(self.metadata_dir())
             .map_err(|e| format!("{}: {e}", self.metadata_dir().display()))?;
+        let mut fresh: Vec<(PathBuf, &[u8])> = Vec::new();
         for (name, bytes) in &files {
             let p = self.metadata_dir().join(name);
-            if let Ok(existing) = std::fs::read(&p) {
-                if existing != *bytes {
+            match std::fs::read(&p) {
+                Ok(existing) if existing != *bytes => {
                     return Err(format!(
                         "{}: exists with other content; a published version is never rewritten",
                         p.display()
-                    ));
+                    ))
                 }
-                continue;
+                Ok(_) => {}
+                Err(_) => fresh.push((p, bytes.as_slice())),
             }
-            hookswitch_atomicfile::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
         }
+        hookswitch_atomicfile::write_batch(&fresh)
+            .map_err(|e| format!("{}: {e}", self.metadata_dir().display()))?;
         let ts_bytes = ceremony::envelope(&ts_doc)?;
         let ts_path = self.metadata_dir().join("timestamp.json");
         hookswitch_atomicfile::write(&ts_path, &ts_bytes)

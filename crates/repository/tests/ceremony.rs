@@ -1,8 +1,9 @@
 //! init → offline signatures → publish → a client refreshes; then stage, sign, publish again.
 
-use hookswitch_repository::{Change, InitKeys, OnlineSigner, Repository};
+use hookswitch_repository::testkit::{self, InProcessSigner};
+use hookswitch_repository::{Change, Repository};
 use hookswitch_trust::client::{check_config_target, Device, LookupStep};
-use hookswitch_trust::crypto::{canonical, Ed25519Signer, Signer};
+use hookswitch_trust::crypto::{canonical, Signer};
 use hookswitch_trust::metadata::Signature;
 use hookswitch_trust::testkit::key;
 use hookswitch_trust::Client;
@@ -10,62 +11,16 @@ use std::path::Path;
 
 const NOW: i64 = 1_900_000_000;
 
-/// Stands in for the signer process in these tests.
-struct Online {
-    keys: Vec<(String, Ed25519Signer)>,
+fn keys() -> hookswitch_repository::InitKeys {
+    testkit::init_keys()
 }
 
-impl OnlineSigner for Online {
-    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String> {
-        let kind = if role.starts_with("config-bin-") {
-            "bins"
-        } else {
-            role
-        };
-        let msg = canonical(signed)?;
-        Ok(self
-            .keys
-            .iter()
-            .filter(|(r, _)| r == kind)
-            .map(|(_, k)| Signature {
-                keyid: k.key_id(),
-                sig: hex_encode(&k.sign(&msg).unwrap()),
-            })
-            .collect())
-    }
+fn online(with_bins: bool) -> InProcessSigner {
+    InProcessSigner::standard(with_bins)
 }
 
 fn hex_encode(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn keys() -> InitKeys {
-    InitKeys {
-        root: vec![
-            key(1).public_key(),
-            key(2).public_key(),
-            key(3).public_key(),
-        ],
-        root_threshold: 2,
-        targets: vec![key(4).public_key()],
-        firmware: vec![key(5).public_key()],
-        apps: vec![key(6).public_key()],
-        config: vec![key(7).public_key()],
-        bins: vec![key(8).public_key()],
-        snapshot: vec![key(9).public_key()],
-        timestamp: vec![key(10).public_key()],
-    }
-}
-
-fn online(with_bins: bool) -> Online {
-    let mut keys = vec![
-        ("snapshot".to_string(), key(9)),
-        ("timestamp".to_string(), key(10)),
-    ];
-    if with_bins {
-        keys.push(("bins".into(), key(8)));
-    }
-    Online { keys }
 }
 
 fn client_for(dir: &Path) -> Client {
@@ -226,7 +181,7 @@ fn an_unmet_threshold_or_a_bad_signature_changes_nothing() {
     let e = repo
         .publish(
             ok,
-            &Online {
+            &InProcessSigner {
                 keys: vec![("timestamp".into(), key(10))],
             },
             NOW,
@@ -265,7 +220,7 @@ fn root_rotation_needs_both_thresholds() {
     let e = repo
         .publish(
             req.clone(),
-            &Online {
+            &InProcessSigner {
                 keys: vec![("snapshot".into(), key(9)), ("timestamp".into(), new_ts)],
             },
             NOW,
@@ -279,7 +234,7 @@ fn root_rotation_needs_both_thresholds() {
     let p = repo
         .publish(
             req,
-            &Online {
+            &InProcessSigner {
                 keys: vec![("snapshot".into(), key(9)), ("timestamp".into(), key(20))],
             },
             NOW,

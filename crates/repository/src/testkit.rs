@@ -1,0 +1,71 @@
+//! Fixed test keys for a repository and an in-process stand-in for the signer process,
+//! for tests and benchmarks. Production publishing uses `hookswitch_signer::RemoteSigner`.
+
+use crate::{InitKeys, OnlineSigner, BIN_PREFIX};
+use hookswitch_trust::crypto::{canonical, Ed25519Signer, Signer};
+use hookswitch_trust::metadata::Signature;
+use hookswitch_trust::testkit::key;
+
+/// Root 1..3 (2 of 3), targets 4, firmware 5, apps 6, config 7, bins 8, snapshot 9, timestamp 10.
+pub fn init_keys() -> InitKeys {
+    InitKeys {
+        root: vec![
+            key(1).public_key(),
+            key(2).public_key(),
+            key(3).public_key(),
+        ],
+        root_threshold: 2,
+        targets: vec![key(4).public_key()],
+        firmware: vec![key(5).public_key()],
+        apps: vec![key(6).public_key()],
+        config: vec![key(7).public_key()],
+        bins: vec![key(8).public_key()],
+        snapshot: vec![key(9).public_key()],
+        timestamp: vec![key(10).public_key()],
+    }
+}
+
+/// The offline keys that sign `init`: two root keys and the offline targets roles.
+pub fn offline_init_signers() -> Vec<Ed25519Signer> {
+    vec![key(1), key(2), key(4), key(5), key(6), key(7)]
+}
+
+/// Holds online keys by kind: `snapshot`, `timestamp`, `bins`.
+pub struct InProcessSigner {
+    pub keys: Vec<(String, Ed25519Signer)>,
+}
+
+impl InProcessSigner {
+    /// Snapshot and timestamp keys, and the bins key if `with_bins`.
+    pub fn standard(with_bins: bool) -> Self {
+        let mut keys = vec![
+            ("snapshot".to_string(), key(9)),
+            ("timestamp".to_string(), key(10)),
+        ];
+        if with_bins {
+            keys.push(("bins".into(), key(8)));
+        }
+        InProcessSigner { keys }
+    }
+}
+
+impl OnlineSigner for InProcessSigner {
+    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String> {
+        let kind = if role.starts_with(&format!("{BIN_PREFIX}-")) {
+            "bins"
+        } else {
+            role
+        };
+        let msg = canonical(signed)?;
+        self.keys
+            .iter()
+            .filter(|(r, _)| r == kind)
+            .map(|(_, k)| {
+                Ok(Signature {
+                    keyid: k.key_id(),
+                    sig: k.sign(&msg)?.iter().map(|b| format!("{b:02x}")).collect(),
+                })
+            })
+            .collect()
+    }
+}
