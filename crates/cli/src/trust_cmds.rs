@@ -81,6 +81,23 @@ pub enum RepoCmd {
         #[arg(long = "key", required = true)]
         keys: Vec<PathBuf>,
     },
+    /// Stage root N+1 with new root, targets, snapshot or timestamp keys.
+    Rotate {
+        #[arg(long)]
+        repo: PathBuf,
+        #[arg(long = "root-key")]
+        root_keys: Vec<PathBuf>,
+        #[arg(long)]
+        root_threshold: Option<u32>,
+        #[arg(long)]
+        targets_key: Option<PathBuf>,
+        #[arg(long)]
+        snapshot_key: Option<PathBuf>,
+        #[arg(long)]
+        timestamp_key: Option<PathBuf>,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Say which signatures a request still needs.
     Status {
         #[arg(long)]
@@ -90,8 +107,9 @@ pub enum RepoCmd {
     Publish {
         #[arg(long)]
         repo: PathBuf,
+        /// Without a request: re-sign snapshot and timestamp only (run it before they expire).
         #[arg(long)]
-        request: PathBuf,
+        request: Option<PathBuf>,
         /// The online signer's URL (token from $HOOKSWITCH_SIGNER_TOKEN).
         #[arg(long)]
         signer: String,
@@ -279,6 +297,38 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
             print_missing(&req);
             Ok(0)
         }
+        RepoCmd::Rotate {
+            repo,
+            root_keys,
+            root_threshold,
+            targets_key,
+            snapshot_key,
+            timestamp_key,
+            output,
+        } => {
+            let one = |p: &Option<PathBuf>| -> Result<Option<Vec<Key>>, String> {
+                p.as_ref().map(|p| public(p).map(|k| vec![k])).transpose()
+            };
+            let root = if root_keys.is_empty() {
+                None
+            } else {
+                let keys: Vec<Key> = root_keys
+                    .iter()
+                    .map(|p| public(p))
+                    .collect::<Result<_, _>>()?;
+                Some((keys, root_threshold.unwrap_or(2)))
+            };
+            let rotation = hookswitch_repository::Rotation {
+                root,
+                targets: one(&targets_key)?,
+                snapshot: one(&snapshot_key)?,
+                timestamp: one(&timestamp_key)?,
+            };
+            let req = Repository::open(&repo).rotate(&rotation, now())?;
+            write_request(&output, &req)?;
+            print_missing(&req);
+            Ok(0)
+        }
         RepoCmd::Status { request } => {
             print_missing(&read_request(&request)?);
             Ok(0)
@@ -290,7 +340,10 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
         } => {
             let token = std::env::var(TOKEN_ENV)
                 .map_err(|_| format!("set {TOKEN_ENV} to the signer's token"))?;
-            let req = read_request(&request)?;
+            let req = match &request {
+                Some(r) => read_request(r)?,
+                None => Request::new(Repository::open(&repo).latest_root()?.0.version),
+            };
             let remote = hookswitch_signer::RemoteSigner { url: signer, token };
             let p = Repository::open(&repo).publish(req, &remote, now())?;
             eprintln!(

@@ -375,6 +375,73 @@ fn ceremony_publish_enroll_and_download() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // Rotate the timestamp key: root v2, signed by 2 of the 3 root keys from the vault.
+    ok(hookswitch(&[
+        "keys",
+        "generate",
+        "--role",
+        "timestamp",
+        "--out",
+        k(&online, "timestamp2").to_str().unwrap(),
+    ]));
+    let rot = tmp.path().join("rotate.json");
+    ok(hookswitch(&[
+        "repo",
+        "rotate",
+        "--repo",
+        &s(repo.clone()),
+        "--timestamp-key",
+        &s(k(&online, "timestamp2")),
+        "-o",
+        &s(rot.clone()),
+    ]));
+    ok(hookswitch(&[
+        "repo",
+        "sign",
+        "--request",
+        &s(rot.clone()),
+        "--key",
+        &s(k(&vault, "root1")),
+        "--key",
+        &s(k(&vault, "root3")),
+    ]));
+    drop(signer);
+    std::fs::remove_file(k(&online, "timestamp")).unwrap();
+    let signer = Signer::start(&online);
+    ok(hookswitch(&[
+        "repo",
+        "publish",
+        "--repo",
+        &s(repo.clone()),
+        "--request",
+        &s(rot.clone()),
+        "--signer",
+        &signer.1,
+    ]));
+    assert!(
+        repo.join("metadata/2.root.json").exists() && repo.join("metadata/1.root.json").exists(),
+        "every root version stays published"
+    );
+    // A publication without a request re-signs snapshot and timestamp only.
+    ok(hookswitch(&[
+        "repo",
+        "publish",
+        "--repo",
+        &s(repo.clone()),
+        "--signer",
+        &signer.1,
+    ]));
+    // The enrolled device walks root 1 → 2 and keeps working.
+    ok(agent_download(
+        &meta,
+        &server,
+        "config/001565aabbcc.cfg",
+        &dl,
+    ));
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(meta.join("root.json")).unwrap()).unwrap();
+    assert_eq!(stored["signed"]["version"], 2);
+
     // The signer refuses a rollback of the timestamp and an unauthenticated caller.
     let ts: serde_json::Value =
         serde_json::from_slice(&std::fs::read(repo.join("metadata/timestamp.json")).unwrap())

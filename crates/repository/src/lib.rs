@@ -611,3 +611,68 @@ fn signed_online<T: serde::Serialize>(
     check(&doc, &root.keys, &auth).map_err(|e| format!("online signer: {e}"))?;
     Ok(doc)
 }
+
+/// Key changes for a root rotation; `None` keeps the current keys.
+#[derive(Default)]
+pub struct Rotation {
+    pub root: Option<(Vec<Key>, u32)>,
+    pub targets: Option<Vec<Key>>,
+    pub snapshot: Option<Vec<Key>>,
+    pub timestamp: Option<Vec<Key>>,
+}
+
+impl Repository {
+    /// Stage root N+1 with new keys. It must be signed by the threshold of root N and of
+    /// root N+1, so the request names the union of both key sets.
+    pub fn rotate(&self, rotation: &Rotation, now: i64) -> Result<Request, String> {
+        let (old, _) = self.latest_root()?;
+        let mut new = old.clone();
+        new.version = old.version + 1;
+        new.expires = time::format(now + expiry::ROOT);
+        let mut set = |role: &str, keys: &[Key], threshold: u32| {
+            let ids: Vec<String> = keys.iter().map(hookswitch_trust::crypto::key_id).collect();
+            for (id, k) in ids.iter().zip(keys) {
+                new.keys.insert(id.clone(), k.clone());
+            }
+            new.roles.insert(
+                role.to_string(),
+                RoleKeys {
+                    keyids: ids,
+                    threshold,
+                },
+            );
+        };
+        if let Some((keys, threshold)) = &rotation.root {
+            if *threshold == 0 || keys.len() < *threshold as usize {
+                return Err(format!(
+                    "a root threshold of {threshold} needs at least that many keys"
+                ));
+            }
+            set("root", keys, *threshold);
+        }
+        for (role, keys) in [
+            ("targets", &rotation.targets),
+            ("snapshot", &rotation.snapshot),
+            ("timestamp", &rotation.timestamp),
+        ] {
+            if let Some(k) = keys {
+                set(role, k, 1);
+            }
+        }
+        // Drop keys no role uses any more.
+        let used: std::collections::BTreeSet<String> =
+            new.roles.values().flat_map(|r| r.keyids.clone()).collect();
+        new.keys.retain(|id, _| used.contains(id));
+        let mut authority = new.roles["root"].clone();
+        for id in &old.roles["root"].keyids {
+            if !authority.keyids.contains(id) {
+                authority.keyids.push(id.clone());
+            }
+        }
+        // The larger threshold is what the ceremony must at least collect.
+        authority.threshold = authority.threshold.max(old.roles["root"].threshold);
+        let mut req = Request::new(old.version);
+        req.push("root", "root", &new, &authority)?;
+        Ok(req)
+    }
+}
