@@ -11,8 +11,6 @@
 //! Exit 0 on success, 1 on any failure. The trusted metadata in DIR is replaced only
 //! after a whole refresh verifies; on failure the last good state stays.
 
-mod http;
-
 use clap::{Parser, Subcommand};
 use hookswitch_trust::client::{check_config_target, Device, LookupStep};
 use hookswitch_trust::{Client, Error};
@@ -36,6 +34,9 @@ struct Cli {
     target_base_url: Option<String>,
     #[arg(long)]
     target_dir: Option<PathBuf>,
+    /// PEM CA certificates to trust for https:// URLs (the organisation's CA).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
     /// This endpoint's identity: config targets must name it and never go back in release.
     #[arg(long)]
     device_id: Option<String>,
@@ -71,6 +72,9 @@ fn now() -> i64 {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    // Large firmware on a slow link: a generous overall timeout; lengths are bounded anyway.
+    let http =
+        hookswitch_http::Client::new(cli.ca_file.as_deref(), std::time::Duration::from_secs(3600))?;
     match &cli.command {
         Cmd::Init { trusted_root } => {
             let file = std::fs::read(trusted_root)
@@ -92,7 +96,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 .metadata_url
                 .as_deref()
                 .ok_or("--metadata-url is required")?;
-            refresh(&cli.metadata_dir, url).map(|_| ())
+            refresh(&cli.metadata_dir, url, &http).map(|_| ())
         }
         Cmd::Download => {
             let url = cli
@@ -111,7 +115,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 .target_dir
                 .as_deref()
                 .ok_or("--target-dir is required")?;
-            let mut client = refresh(&cli.metadata_dir, url)?;
+            let mut client = refresh(&cli.metadata_dir, url, &http)?;
             // The enrolled identity applies unless the command line names one.
             let enrolled = std::fs::read(cli.metadata_dir.join("device.json"))
                 .ok()
@@ -119,6 +123,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 .and_then(|v| v["device_id"].as_str().map(str::to_string));
             let device = cli.device_id.clone().or(enrolled);
             download(
+                &http,
                 &mut client,
                 &cli.metadata_dir,
                 url,
@@ -181,7 +186,7 @@ fn join_url(base: &str, name: &str) -> String {
 }
 
 /// Load the trusted state, refresh it over HTTP, and persist it only if all of it verified.
-fn refresh(dir: &Path, url: &str) -> Result<Client, String> {
+fn refresh(dir: &Path, url: &str, http: &hookswitch_http::Client) -> Result<Client, String> {
     let root = std::fs::read(dir.join("root.json"))
         .map_err(|e| format!("{}: {e} (run init first)", dir.join("root.json").display()))?;
     let mut client = Client::new(&root, now()).map_err(|e| format!("trusted root: {e}"))?;
@@ -196,7 +201,9 @@ fn refresh(dir: &Path, url: &str) -> Result<Client, String> {
     let result = (|| -> Result<(), Error> {
         let mut r = client.refresh();
         while let Some(req) = r.next(&client)? {
-            let got = http::get(&join_url(url, &req.name), req.max_len).map_err(Error::Missing)?;
+            let got = http
+                .get(&join_url(url, &req.name), req.max_len)
+                .map_err(Error::Missing)?;
             r.deliver(&mut client, got.as_deref())?;
         }
         Ok(())
@@ -222,6 +229,7 @@ fn local_name(path: &str) -> String {
 }
 
 fn download(
+    http: &hookswitch_http::Client,
     client: &mut Client,
     meta_dir: &Path,
     url: &str,
@@ -234,7 +242,7 @@ fn download(
     let info = loop {
         match lookup.next(client).map_err(|e| e.to_string())? {
             LookupStep::Fetch { role, request } => {
-                let got = http::get(&join_url(url, &request.name), request.max_len)?;
+                let got = http.get(&join_url(url, &request.name), request.max_len)?;
                 lookup
                     .deliver(client, got.as_deref())
                     .map_err(|e| e.to_string())?;
@@ -282,13 +290,14 @@ fn download(
             .map_err(|e| e.to_string())?,
     );
     hookswitch_atomicfile::write_with(&local, |w| {
-        let found = http::stream(&url, req.max_len, &mut |chunk| {
-            if let Some(v) = verifier.as_mut() {
-                v.update(chunk).map_err(|e| e.to_string())?;
-            }
-            w.write_all(chunk).map_err(|e| e.to_string())
-        })
-        .map_err(std::io::Error::other)?;
+        let found = http
+            .get_stream(&url, req.max_len, &mut |chunk| {
+                if let Some(v) = verifier.as_mut() {
+                    v.update(chunk).map_err(|e| e.to_string())?;
+                }
+                w.write_all(chunk).map_err(|e| e.to_string())
+            })
+            .map_err(std::io::Error::other)?;
         if !found {
             return Err(std::io::Error::other(format!(
                 "target {name}: not found at {base}"

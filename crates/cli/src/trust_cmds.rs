@@ -113,6 +113,9 @@ pub enum RepoCmd {
         /// The online signer's URL (token from $HOOKSWITCH_SIGNER_TOKEN).
         #[arg(long)]
         signer: String,
+        /// PEM CA certificates to trust when the signer URL is https://.
+        #[arg(long)]
+        signer_ca: Option<PathBuf>,
     },
 }
 
@@ -337,6 +340,7 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
             repo,
             request,
             signer,
+            signer_ca,
         } => {
             let token = std::env::var(TOKEN_ENV)
                 .map_err(|_| format!("set {TOKEN_ENV} to the signer's token"))?;
@@ -344,7 +348,15 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
                 Some(r) => read_request(r)?,
                 None => Request::new(Repository::open(&repo).latest_root()?.0.version),
             };
-            let remote = hookswitch_signer::RemoteSigner { url: signer, token };
+            let client = hookswitch_http::Client::new(
+                signer_ca.as_deref(),
+                std::time::Duration::from_secs(120),
+            )?;
+            let remote = hookswitch_signer::RemoteSigner {
+                url: signer,
+                token,
+                client,
+            };
             let p = Repository::open(&repo).publish(req, &remote, now())?;
             eprintln!(
                 "published: root v{}, snapshot v{}, timestamp v{}; {} metadata files ({} bytes), {} targets",

@@ -228,6 +228,12 @@ fn hash_vs_openssl(size: u64) {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs this binary without `--bench`: a small smoke run.
+    if !std::env::args().any(|a| a == "--bench") {
+        per_device_refresh(500);
+        hash_vs_openssl(4 << 20);
+        return;
+    }
     let quick = std::env::args().any(|a| a == "quick");
     release(10_000);
     if quick {

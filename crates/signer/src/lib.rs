@@ -197,38 +197,25 @@ pub fn serve(
     })
 }
 
-/// The publisher's side: ask a signer process over HTTP.
+/// The publisher's side: ask a signer process over HTTP(S).
 pub struct RemoteSigner {
     pub url: String,
     pub token: String,
+    pub client: hookswitch_http::Client,
 }
 
 impl OnlineSigner for RemoteSigner {
     fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(60)))
-            .build()
-            .into();
         let url = format!("{}/v1/sign", self.url.trim_end_matches('/'));
         let body = serde_json::to_vec(&SignRequest {
             role: role.into(),
             signed: signed.clone(),
         })
         .map_err(|e| e.to_string())?;
-        let mut resp = agent
-            .post(&url)
-            .header("authorization", &format!("Bearer {}", self.token))
-            .header("content-type", "application/json")
-            .send(&body[..])
-            .map_err(|e| format!("signer {url}: {e}"))?;
-        let status = resp.status().as_u16();
-        let text = resp
-            .body_mut()
-            .with_config()
-            .limit(1024 * 1024)
-            .read_to_string()
-            .map_err(|e| format!("signer {url}: {e}"))?;
+        let (status, text) = self
+            .client
+            .post_json(&url, &self.token, &body, 1024 * 1024)
+            .map_err(|e| format!("signer {e}"))?;
         if status != 200 {
             return Err(format!("signer refused {role}: HTTP {status}: {text}"));
         }

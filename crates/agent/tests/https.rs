@@ -1,0 +1,149 @@
+//! The agent over HTTPS (rustls on aws-lc-rs): it trusts only the CA file it is given,
+//! and never negotiates below TLS 1.2.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use hookswitch_trust::testkit::Repo;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{python, workspace};
+
+struct Tls {
+    child: Child,
+    port: u16,
+}
+
+impl Tls {
+    fn start(dir: &Path, cert: &Path, key: &Path, max: Option<&str>) -> Tls {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = Command::new(python());
+        cmd.arg(workspace().join("crates/agent/tests/interop/https_server.py"))
+            .arg(dir)
+            .arg(port.to_string())
+            .arg(cert)
+            .arg(key);
+        if let Some(m) = max {
+            cmd.arg(m);
+        }
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "https server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Tls { child, port }
+    }
+}
+
+impl Drop for Tls {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A CA and a server certificate for 127.0.0.1, written as PEM files.
+fn pki(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let (ca, c, k) = (
+        dir.join(format!("{name}-ca.pem")),
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    std::fs::write(&ca, ca_cert.pem()).unwrap();
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (ca, c, k)
+}
+
+fn refresh(meta: &Path, port: u16, ca: Option<&Path>) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookswitch-agent"));
+    cmd.args([
+        "--metadata-dir",
+        meta.to_str().unwrap(),
+        "--metadata-url",
+        &format!("https://127.0.0.1:{port}/metadata"),
+    ]);
+    if let Some(ca) = ca {
+        cmd.arg("--ca-file").arg(ca);
+    }
+    cmd.arg("refresh").output().unwrap()
+}
+
+#[test]
+fn https_needs_the_right_ca_and_tls_1_2() {
+    let repo = Repo::new();
+    let site = tempfile::tempdir().unwrap();
+    for (name, bytes) in &repo.files {
+        let p = if name.ends_with(".json") && !name.contains('/') {
+            site.path().join("metadata").join(name)
+        } else {
+            site.path().join("targets").join(name)
+        };
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    let pki_dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = pki(pki_dir.path(), "good");
+    let (other_ca, _, _) = pki(pki_dir.path(), "other");
+    let server = Tls::start(site.path(), &cert, &key, None);
+    let meta = tempfile::tempdir().unwrap();
+    std::fs::write(meta.path().join("root.json"), repo.trusted_root()).unwrap();
+
+    let out = refresh(meta.path(), server.port, Some(&ca));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(meta.path().join("timestamp.json").exists());
+
+    let out = refresh(meta.path(), server.port, None);
+    assert_eq!(out.status.code(), Some(1), "no CA file: no https");
+    let out = refresh(meta.path(), server.port, Some(&other_ca));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a certificate from another CA is refused"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("certificate"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A server that offers only TLS 1.0/1.1 (if this OpenSSL still can): the agent refuses.
+    drop(server);
+    let old = Tls::start(site.path(), &cert, &key, Some("1.1"));
+    let out = refresh(meta.path(), old.port, Some(&ca));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "TLS below 1.2 must not be negotiated"
+    );
+    eprintln!("tls1.1 server: {}", String::from_utf8_lossy(&out.stderr));
+}

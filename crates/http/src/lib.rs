@@ -1,0 +1,124 @@
+//! One HTTP client configuration for hookswitch's edges (the agent, the publisher's call to
+//! the signer): rustls on aws-lc-rs (TLS 1.2 and 1.3 only), certificates checked against the
+//! deployment's own CA file (endpoints trust the organisation's CA, not the web's), and every
+//! body read with a hard length limit.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+
+/// How a client connects.
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// `ca_file`: PEM certificates to trust for `https://` URLs. Without one, only
+    /// `http://` URLs can be used (TUF metadata and targets are signed end to end, so a
+    /// plain-HTTP mirror cannot change what the endpoint accepts).
+    pub fn new(ca_file: Option<&Path>, timeout: Duration) -> Result<Client, String> {
+        let mut tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .unversioned_rustls_crypto_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ));
+        let roots: Vec<Certificate<'static>> = match ca_file {
+            Some(p) => {
+                let pem = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(format!("{}: {e}", p.display()))),
+                    })
+                    .collect::<Result<_, _>>()?;
+                if certs.is_empty() {
+                    return Err(format!("{}: no PEM certificate", p.display()));
+                }
+                certs
+            }
+            // No roots at all: any https:// URL fails verification rather than trusting a default store.
+            None => Vec::new(),
+        };
+        tls = tls.root_certs(RootCerts::new_with_certs(&roots));
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .tls_config(tls.build())
+            .build()
+            .into();
+        Ok(Client { agent })
+    }
+
+    /// GET `url`, streaming at most `max_len + 1` bytes into `sink` (so an over-long body
+    /// is seen and refused by the caller). Ok(false) for 403/404.
+    pub fn get_stream(
+        &self,
+        url: &str,
+        max_len: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<bool, String> {
+        let resp = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| format!("{url}: {e}"))?;
+        let status = resp.status().as_u16();
+        if status == 404 || status == 403 {
+            return Ok(false);
+        }
+        if status != 200 {
+            return Err(format!("{url}: HTTP {status}"));
+        }
+        let mut reader = resp
+            .into_body()
+            .into_reader()
+            .take(max_len.saturating_add(1));
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = reader.read(&mut buf).map_err(|e| format!("{url}: {e}"))?;
+            if n == 0 {
+                return Ok(true);
+            }
+            sink(&buf[..n])?;
+        }
+    }
+
+    /// GET into memory, at most `max_len + 1` bytes. Ok(None) for 403/404.
+    pub fn get(&self, url: &str, max_len: u64) -> Result<Option<Vec<u8>>, String> {
+        let mut body = Vec::new();
+        let found = self.get_stream(url, max_len, &mut |c| {
+            body.extend_from_slice(c);
+            Ok(())
+        })?;
+        Ok(found.then_some(body))
+    }
+
+    /// POST a JSON body with a bearer token; returns (status, body up to `max_len`).
+    pub fn post_json(
+        &self,
+        url: &str,
+        token: &str,
+        body: &[u8],
+        max_len: u64,
+    ) -> Result<(u16, String), String> {
+        let mut resp = self
+            .agent
+            .post(url)
+            .header("authorization", &format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .send(body)
+            .map_err(|e| format!("{url}: {e}"))?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(max_len)
+            .read_to_string()
+            .map_err(|e| format!("{url}: {e}"))?;
+        Ok((status, text))
+    }
+}
