@@ -122,16 +122,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
                 .and_then(|v| v["device_id"].as_str().map(str::to_string));
             let device = cli.device_id.clone().or(enrolled);
-            download(
-                &http,
-                &mut client,
-                &cli.metadata_dir,
-                url,
-                name,
-                base,
-                dir,
-                device.as_deref(),
-            )
+            let source = Source {
+                http: &http,
+                meta_dir: &cli.metadata_dir,
+                metadata_url: url,
+                target_base: base,
+            };
+            download(&source, &mut client, name, dir, device.as_deref())
         }
     }
 }
@@ -228,16 +225,22 @@ fn local_name(path: &str) -> String {
         .collect()
 }
 
+/// Where metadata and targets come from, and where trusted metadata is kept.
+struct Source<'a> {
+    http: &'a hookswitch_http::Client,
+    meta_dir: &'a Path,
+    metadata_url: &'a str,
+    target_base: &'a str,
+}
+
 fn download(
-    http: &hookswitch_http::Client,
+    src: &Source,
     client: &mut Client,
-    meta_dir: &Path,
-    url: &str,
     name: &str,
-    base: &str,
     dir: &Path,
     device: Option<&str>,
 ) -> Result<(), String> {
+    let (http, meta_dir, url, base) = (src.http, src.meta_dir, src.metadata_url, src.target_base);
     let mut lookup = client.lookup(name);
     let info = loop {
         match lookup.next(client).map_err(|e| e.to_string())? {
