@@ -76,6 +76,11 @@ pub enum Command {
         key_dir: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8790")]
         listen: String,
+        /// PEM certificate chain: serve HTTPS (required to listen beyond loopback).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Write what is loaded onto an endpoint out of band: the trusted root and its identity.
     Enroll {
@@ -139,7 +144,17 @@ pub fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Keys(cmd) => crate::trust_cmds::keys(cmd),
         Command::Repo(cmd) => crate::trust_cmds::repo(cmd),
-        Command::Signer { key_dir, listen } => crate::trust_cmds::signer(&key_dir, &listen),
+        Command::Signer {
+            key_dir,
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| hookswitch_signer::TlsFiles { cert, key });
+            crate::trust_cmds::signer(&key_dir, &listen, tls)
+        }
         Command::Enroll {
             repo,
             device_id,

@@ -367,14 +367,22 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
     }
 }
 
-pub fn signer(key_dir: &Path, listen: &str) -> Result<u8, String> {
+pub fn signer(
+    key_dir: &Path,
+    listen: &str,
+    tls: Option<hookswitch_signer::TlsFiles>,
+) -> Result<u8, String> {
     let token = std::env::var(TOKEN_ENV)
         .map_err(|_| format!("set {TOKEN_ENV} (at least 32 characters)"))?;
     let pass = passphrase("passphrase for the online keys: ", false)?;
     let keys = hookswitch_signer::Keys::load(key_dir, &pass)?;
     let kinds = keys.kinds();
-    hookswitch_signer::serve(listen, key_dir, keys, &token, |addr| {
-        eprintln!("signer: listening on {addr} with {} keys", kinds.join(", "));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    hookswitch_signer::serve(listen, key_dir, keys, &token, tls, move |addr| {
+        eprintln!(
+            "signer: listening on {addr} ({scheme}) with {} keys",
+            kinds.join(", ")
+        );
     })?;
     Ok(0)
 }

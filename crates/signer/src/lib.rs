@@ -153,16 +153,52 @@ async fn sign(
     decide(&state, &req).map(|signatures| Json(SignResponse { signatures }))
 }
 
-/// Serve until the process is stopped. `token` must be at least 32 bytes.
+/// TLS for the signer: PEM certificate chain and private key.
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+fn tls_config(tls: &TlsFiles) -> Result<axum_server::tls_rustls::RustlsConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&tls.cert)
+        .map_err(|e| format!("{}: {e}", tls.cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", tls.cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&tls.key)
+        .map_err(|e| format!("{}: {e}", tls.key.display()))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    // TLS 1.3 and 1.2 only.
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("{}: {e}", tls.cert.display()))?;
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(config),
+    ))
+}
+
+/// Serve until the process is stopped. `token` must be at least 32 bytes. Without TLS the
+/// signer only listens on loopback: a token must not cross a network in the clear.
 pub fn serve(
     listen: &str,
     key_dir: &Path,
     keys: Keys,
     token: &str,
-    ready: impl FnOnce(std::net::SocketAddr),
+    tls: Option<TlsFiles>,
+    ready: impl FnOnce(std::net::SocketAddr) + Send + 'static,
 ) -> Result<(), String> {
     if token.len() < 32 {
         return Err("the signer token must be at least 32 characters".into());
+    }
+    let addr: std::net::SocketAddr = listen.parse().map_err(|e| format!("{listen}: {e}"))?;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        return Err(format!(
+            "{listen}: without --tls-cert/--tls-key the signer listens on loopback only"
+        ));
     }
     let state_file = key_dir.join("signer-state.json");
     let last: BTreeMap<String, u64> = std::fs::read(&state_file)
@@ -184,16 +220,33 @@ pub fn serve(
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| format!("{listen}: {e}"))?;
-        ready(listener.local_addr().map_err(|e| e.to_string())?);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| e.to_string())
+        let handle = axum_server::Handle::new();
+        let watcher = handle.clone();
+        tokio::spawn(async move {
+            if let Some(a) = watcher.listening().await {
+                ready(a);
+            }
+        });
+        let shutdown = handle.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        });
+        match tls {
+            Some(files) => {
+                axum_server::bind_rustls(addr, tls_config(&files)?)
+                    .handle(handle)
+                    .serve(app.into_make_service())
+                    .await
+            }
+            None => {
+                axum_server::bind(addr)
+                    .handle(handle)
+                    .serve(app.into_make_service())
+                    .await
+            }
+        }
+        .map_err(|e| format!("{listen}: {e}"))
     })
 }
 

@@ -1,0 +1,110 @@
+//! The signer over TLS with a real rustls client, and its refusals.
+
+use hookswitch_keystore::{generate, KdfCost};
+use hookswitch_repository::OnlineSigner;
+use hookswitch_signer::{serve, Keys, RemoteSigner, TlsFiles};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::time::Duration;
+
+const PASS: &[u8] = b"correct horse battery staple";
+const TOKEN: &str = "0123456789abcdef0123456789abcdef-test";
+const FAST: KdfCost = KdfCost {
+    m_kib: 256,
+    t: 1,
+    p: 1,
+};
+
+fn pki(dir: &Path) -> (std::path::PathBuf, TlsFiles) {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    (
+        dir.join("ca.pem"),
+        TlsFiles {
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        },
+    )
+}
+
+#[test]
+fn signs_over_tls_for_a_client_that_trusts_its_ca_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("online");
+    let public = generate(&keys_dir.join("timestamp.key"), "timestamp", PASS, FAST).unwrap();
+    let (ca, tls) = pki(dir.path());
+    let keys = Keys::load(&keys_dir, PASS).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let kd = keys_dir.clone();
+    std::thread::spawn(move || {
+        let _ = serve("127.0.0.1:0", &kd, keys, TOKEN, Some(tls), move |addr| {
+            tx.send(addr).unwrap()
+        });
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("signer listening");
+    let url = format!("https://127.0.0.1:{}", addr.port());
+    let signed = serde_json::json!({"_type": "timestamp", "spec_version": "1.0.31", "version": 7, "expires": "2031-01-01T00:00:00Z", "meta": {"snapshot.json": {"version": 3}}});
+    let good = RemoteSigner {
+        url: url.clone(),
+        token: TOKEN.into(),
+        client: hookswitch_http::Client::new(Some(&ca), Duration::from_secs(10)).unwrap(),
+    };
+    let sigs = good.sign("timestamp", &signed).unwrap();
+    assert_eq!(sigs.len(), 1);
+    let msg = hookswitch_trust::crypto::canonical(&signed).unwrap();
+    assert!(hookswitch_trust::crypto::verify_one(
+        &public,
+        &msg,
+        &sigs[0].sig
+    ));
+    // The same version again is a rollback; a client without the CA cannot connect.
+    assert!(good.sign("timestamp", &signed).unwrap_err().contains("403"));
+    let blind = RemoteSigner {
+        url,
+        token: TOKEN.into(),
+        client: hookswitch_http::Client::new(None, Duration::from_secs(10)).unwrap(),
+    };
+    assert!(blind
+        .sign(
+            "timestamp",
+            &serde_json::json!({"_type": "timestamp", "version": 8})
+        )
+        .is_err());
+    // The persisted version survives a restart of the signer.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(keys_dir.join("signer-state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["timestamp"], 7);
+}
+
+#[test]
+fn refuses_plain_http_beyond_loopback_and_offline_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("online");
+    generate(&keys_dir.join("snapshot.key"), "snapshot", PASS, FAST).unwrap();
+    let keys = Keys::load(&keys_dir, PASS).unwrap();
+    let e = serve("0.0.0.0:0", &keys_dir, keys, TOKEN, None, |_| {}).unwrap_err();
+    assert!(e.contains("loopback only"), "{e}");
+    let keys = Keys::load(&keys_dir, PASS).unwrap();
+    assert!(serve("127.0.0.1:0", &keys_dir, keys, "short", None, |_| {})
+        .unwrap_err()
+        .contains("32 characters"));
+    generate(&keys_dir.join("root.key"), "root", PASS, FAST).unwrap();
+    let e = Keys::load(&keys_dir, PASS).err().unwrap();
+    assert!(e.contains("offline key"), "{e}");
+}
