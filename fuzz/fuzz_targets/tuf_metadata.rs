@@ -11,10 +11,8 @@ fn trusted() -> &'static (Vec<u8>, Client) {
         let repo = Repo::new();
         let root = repo.trusted_root();
         let mut client = Client::new(&root, 1_900_000_000).expect("testkit root");
-        let mut r = client.refresh();
-        while let Some(req) = r.next(&client).expect("refresh") {
-            r.deliver(&mut client, repo.files.get(&req.name).map(|b| b.as_slice())).expect("deliver");
-        }
+        let mut fetch = |req: &hookswitch_trust::client::Request| Ok(repo.files.get(&req.name).cloned());
+        hookswitch_trust::driver::refresh(&mut client, &mut fetch).expect("refresh");
         (root, client)
     })
 }

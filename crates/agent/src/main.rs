@@ -12,8 +12,9 @@
 //! after a whole refresh verifies; on failure the last good state stays.
 
 use clap::{Parser, Subcommand};
-use hookswitch_trust::client::{check_config_target, Device, LookupStep};
-use hookswitch_trust::{Client, Error};
+use hookswitch_trust::client::{check_config_target, Device, Request};
+use hookswitch_trust::driver;
+use hookswitch_trust::Client;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -195,17 +196,8 @@ fn refresh(dir: &Path, url: &str, http: &hookswitch_http::Client) -> Result<Clie
     }
     // Nothing is written until the whole refresh verified: on failure the files in `dir`
     // stay the last good state.
-    let result = (|| -> Result<(), Error> {
-        let mut r = client.refresh();
-        while let Some(req) = r.next(&client)? {
-            let got = http
-                .get(&join_url(url, &req.name), req.max_len)
-                .map_err(Error::Missing)?;
-            r.deliver(&mut client, got.as_deref())?;
-        }
-        Ok(())
-    })();
-    result.map_err(|e| e.to_string())?;
+    let mut fetch = |req: &Request| http.get(&join_url(url, &req.name), req.max_len);
+    driver::refresh(&mut client, &mut fetch).map_err(|e| e.to_string())?;
     for (name, bytes) in client.trusted_files() {
         save(dir, &name, bytes)?;
     }
@@ -241,26 +233,22 @@ fn download(
     device: Option<&str>,
 ) -> Result<(), String> {
     let (http, meta_dir, url, base) = (src.http, src.meta_dir, src.metadata_url, src.target_base);
-    let mut lookup = client.lookup(name);
-    let info = loop {
-        match lookup.next(client).map_err(|e| e.to_string())? {
-            LookupStep::Fetch { role, request } => {
-                let got = http.get(&join_url(url, &request.name), request.max_len)?;
-                lookup
-                    .deliver(client, got.as_deref())
-                    .map_err(|e| e.to_string())?;
-                if let Some((_, bytes)) = client
-                    .trusted_files()
-                    .into_iter()
-                    .find(|(n, _)| *n == format!("{role}.json"))
-                {
-                    save(meta_dir, &format!("{role}.json"), bytes)?;
-                }
+    let mut fetch = |req: &Request| http.get(&join_url(url, &req.name), req.max_len);
+    let mut persist_err = None;
+    let mut persist = |role: &str, c: &Client| {
+        let file = format!("{role}.json");
+        if let Some((_, bytes)) = c.trusted_files().into_iter().find(|(n, _)| *n == file) {
+            if let Err(e) = save(meta_dir, &file, bytes) {
+                persist_err.get_or_insert(e);
             }
-            LookupStep::Found(info) => break info,
-            LookupStep::NotFound => return Err(format!("target {name} is not in the repository")),
         }
     };
+    let found =
+        driver::find_target(client, name, &mut fetch, &mut persist).map_err(|e| e.to_string())?;
+    if let Some(e) = persist_err {
+        return Err(e);
+    }
+    let info = found.ok_or_else(|| format!("target {name} is not in the repository"))?;
     let release_file = meta_dir.join("releases.json");
     let mut releases: serde_json::Map<String, serde_json::Value> = std::fs::read(&release_file)
         .ok()

@@ -8,7 +8,7 @@
 
 use hookswitch_repository::testkit::{init_keys, offline_init_signers, InProcessSigner};
 use hookswitch_repository::{Change, Repository};
-use hookswitch_trust::client::LookupStep;
+use hookswitch_trust::driver;
 use hookswitch_trust::metadata::TargetFile;
 use hookswitch_trust::Client;
 use std::collections::HashMap;
@@ -63,24 +63,14 @@ fn refresh_and_find(
     path: &str,
 ) -> (u64, Option<TargetFile>) {
     let mut bytes = 0u64;
-    let mut r = c.refresh();
-    while let Some(req) = r.next(c).unwrap() {
-        let got = files.get(&req.name);
-        bytes += got.map_or(0, |b| b.len() as u64);
-        r.deliver(c, got.map(|b| b.as_slice())).unwrap();
-    }
-    let mut l = c.lookup(path);
-    loop {
-        match l.next(c).unwrap() {
-            LookupStep::Fetch { request, .. } => {
-                let got = files.get(&request.name);
-                bytes += got.map_or(0, |b| b.len() as u64);
-                l.deliver(c, got.map(|b| b.as_slice())).unwrap();
-            }
-            LookupStep::Found(t) => return (bytes, Some(t)),
-            LookupStep::NotFound => return (bytes, None),
-        }
-    }
+    let mut fetch = |req: &hookswitch_trust::client::Request| {
+        let got = files.get(&req.name).cloned();
+        bytes += got.as_ref().map_or(0, |b| b.len() as u64);
+        Ok(got)
+    };
+    driver::refresh(c, &mut fetch).unwrap();
+    let found = driver::find_target(c, path, &mut fetch, &mut |_, _| {}).unwrap();
+    (bytes, found)
 }
 
 fn release(devices: usize) -> (tempfile::TempDir, Repository) {

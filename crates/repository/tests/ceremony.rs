@@ -2,8 +2,9 @@
 
 use hookswitch_repository::testkit::{self, InProcessSigner};
 use hookswitch_repository::{Change, Repository};
-use hookswitch_trust::client::{check_config_target, Device, LookupStep};
+use hookswitch_trust::client::{check_config_target, Device};
 use hookswitch_trust::crypto::{canonical, Signer};
+use hookswitch_trust::driver;
 use hookswitch_trust::metadata::Signature;
 use hookswitch_trust::testkit::key;
 use hookswitch_trust::Client;
@@ -23,29 +24,22 @@ fn hex_encode(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Read the published files straight from disk.
+fn disk(
+    dir: &Path,
+) -> impl FnMut(&hookswitch_trust::client::Request) -> Result<Option<Vec<u8>>, String> + '_ {
+    move |req| Ok(std::fs::read(dir.join("metadata").join(&req.name)).ok())
+}
+
 fn client_for(dir: &Path) -> Client {
     let meta = dir.join("metadata");
     let mut c = Client::new(&std::fs::read(meta.join("1.root.json")).unwrap(), NOW).unwrap();
-    let mut r = c.refresh();
-    while let Some(req) = r.next(&c).unwrap() {
-        let got = std::fs::read(meta.join(&req.name)).ok();
-        r.deliver(&mut c, got.as_deref()).unwrap();
-    }
+    driver::refresh(&mut c, &mut disk(dir)).unwrap();
     c
 }
 
 fn find(c: &mut Client, dir: &Path, path: &str) -> Option<hookswitch_trust::metadata::TargetFile> {
-    let mut l = c.lookup(path);
-    loop {
-        match l.next(c).unwrap() {
-            LookupStep::Fetch { request, .. } => {
-                let got = std::fs::read(dir.join("metadata").join(&request.name)).ok();
-                l.deliver(c, got.as_deref()).unwrap();
-            }
-            LookupStep::Found(t) => return Some(t),
-            LookupStep::NotFound => return None,
-        }
-    }
+    driver::find_target(c, path, &mut disk(dir), &mut |_, _| {}).unwrap()
 }
 
 #[test]

@@ -13,6 +13,7 @@
 pub mod ceremony;
 pub mod client;
 pub mod crypto;
+pub mod driver;
 pub mod metadata;
 pub mod repo;
 pub mod testkit;

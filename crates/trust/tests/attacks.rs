@@ -1,7 +1,8 @@
 //! The attack matrix: each case shows the client refuses and keeps its last good state.
 
-use hookswitch_trust::client::{check_config_target, Device, LookupStep};
+use hookswitch_trust::client::{check_config_target, Device};
 use hookswitch_trust::crypto::{sign_metadata, Ed25519Signer, Signer};
+use hookswitch_trust::driver;
 use hookswitch_trust::metadata::{Snapshot, TargetFile, Timestamp};
 use hookswitch_trust::repo;
 use hookswitch_trust::testkit::{key, Repo, LATER};
@@ -11,25 +12,19 @@ use std::collections::HashMap;
 const NOW: i64 = 1_900_000_000; // 2030-03-17
 const PAST: &str = "2029-01-01T00:00:00Z";
 
-/// The driver: a transactional refresh (on error the client is put back as it was).
-fn refresh(client: &mut Client, server: &HashMap<String, Vec<u8>>) -> Result<(), Error> {
-    let saved = client.clone();
-    let mut run = || -> Result<(), Error> {
-        let mut r = client.refresh();
-        while let Some(req) = r.next(client)? {
-            // Read at most max_len + 1 bytes, so an over-long file is seen and refused.
-            let got = server
-                .get(&req.name)
-                .map(|b| &b[..b.len().min(req.max_len as usize + 1)]);
-            r.deliver(client, got)?;
-        }
-        Ok(())
-    };
-    let result = run();
-    if result.is_err() {
-        *client = saved;
+/// A server: the test's file map, read at most `max_len + 1` bytes.
+fn serve(
+    server: &HashMap<String, Vec<u8>>,
+) -> impl FnMut(&hookswitch_trust::client::Request) -> Result<Option<Vec<u8>>, String> + '_ {
+    move |req| {
+        Ok(server
+            .get(&req.name)
+            .map(|b| b[..b.len().min(req.max_len as usize + 1)].to_vec()))
     }
-    result
+}
+
+fn refresh(client: &mut Client, server: &HashMap<String, Vec<u8>>) -> Result<(), Error> {
+    driver::refresh(client, &mut serve(server))
 }
 
 fn find(
@@ -37,17 +32,7 @@ fn find(
     server: &HashMap<String, Vec<u8>>,
     path: &str,
 ) -> Result<Option<TargetFile>, Error> {
-    let mut l = client.lookup(path);
-    loop {
-        match l.next(client)? {
-            LookupStep::Fetch { request, .. } => {
-                let got = server.get(&request.name).map(|b| b.as_slice());
-                l.deliver(client, got)?;
-            }
-            LookupStep::Found(t) => return Ok(Some(t)),
-            LookupStep::NotFound => return Ok(None),
-        }
-    }
+    driver::find_target(client, path, &mut serve(server), &mut |_, _| {})
 }
 
 fn fetch_target(
@@ -498,4 +483,45 @@ fn a_wrong_bin_signature_is_refused() {
         matches!(e, Error::Threshold { ref role, .. } if role.starts_with("config-bin-")),
         "{e}"
     );
+}
+
+#[test]
+fn the_async_driver_reaches_the_same_state() {
+    let repo = Repo::new();
+    struct Mem<'a>(&'a HashMap<String, Vec<u8>>);
+    impl driver::AsyncFetch for Mem<'_> {
+        async fn fetch(
+            &mut self,
+            req: &hookswitch_trust::client::Request,
+        ) -> Result<Option<Vec<u8>>, String> {
+            tokio::task::yield_now().await;
+            Ok(self.0.get(&req.name).cloned())
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut c = Client::new(&repo.trusted_root(), NOW).unwrap();
+    let found = rt.block_on(async {
+        driver::refresh_async(&mut c, &mut Mem(&repo.files))
+            .await
+            .unwrap();
+        driver::find_target_async(&mut c, "config/001565aabbcc.cfg", &mut Mem(&repo.files))
+            .await
+            .unwrap()
+    });
+    assert_eq!(found.unwrap().custom.unwrap()["release"], 1);
+    let (_, mut blocking) = ready();
+    assert_eq!(state(&c), state(&blocking));
+    assert!(find(&mut blocking, &repo.files, "config/001565aabbcc.cfg")
+        .unwrap()
+        .is_some());
+    // An async refresh that fails leaves the client as it was.
+    let mut bad = repo.files.clone();
+    bad.insert("timestamp.json".into(), b"{}".to_vec());
+    let before = state(&c);
+    assert!(rt
+        .block_on(driver::refresh_async(&mut c, &mut Mem(&bad)))
+        .is_err());
+    assert_eq!(state(&c), before);
 }
