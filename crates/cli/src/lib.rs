@@ -3,6 +3,7 @@
 
 mod commands;
 pub mod output;
+mod probe_cmd;
 pub mod scan;
 mod trust_cmds;
 

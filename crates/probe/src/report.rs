@@ -1,0 +1,158 @@
+//! Probe reports: JSON, human, nmap XML, and the audit crate's SARIF/CKLB via FileReport.
+
+use crate::model::{HostReport, State, Status};
+use hookswitch_audit::{FileReport, Finding as AuditFinding, Status as AuditStatus};
+use hookswitch_controls::control;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// `{"hosts":[{"address","services":[…],"findings":[…]}]}`.
+pub fn json(hosts: &[HostReport], out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &serde_json::json!({"tool": {"name": "hookswitch", "version": env!("CARGO_PKG_VERSION")}, "hosts": hosts}),
+    )?;
+    out.write_all(b"\n")
+}
+
+pub fn human(hosts: &[HostReport], out: &mut dyn Write) -> io::Result<()> {
+    for h in hosts {
+        let mut s = format!("{}\n", h.address);
+        for svc in &h.services {
+            let _ = writeln!(
+                s,
+                "  {:>5}/{:<3} {:<8} {:<8} {}",
+                svc.port,
+                svc.proto,
+                svc.service,
+                svc.state.as_str(),
+                if svc.detail.as_object().is_some_and(|o| o.is_empty()) {
+                    String::new()
+                } else {
+                    svc.detail.to_string()
+                }
+            );
+        }
+        for f in &h.findings {
+            let tag = match f.status {
+                Status::Fail => "FAIL",
+                Status::Pass => "pass",
+                Status::NotAssessable => "n/a ",
+            };
+            let _ = writeln!(s, "  {tag} {:<13} {}", f.control, f.evidence);
+        }
+        out.write_all(s.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The findings as audit file reports (one per host), for the SARIF and CKLB writers.
+pub fn as_file_reports(hosts: &[HostReport]) -> Vec<FileReport> {
+    hosts
+        .iter()
+        .map(|h| {
+            let mut r = FileReport::new(h.address.clone());
+            r.findings = h
+                .findings
+                .iter()
+                .filter_map(|f| {
+                    let c = control(f.control)?;
+                    Some(AuditFinding {
+                        control: c.id,
+                        status: match f.status {
+                            Status::Fail => AuditStatus::Fail,
+                            Status::Pass => AuditStatus::Pass,
+                            Status::NotAssessable => AuditStatus::NotAssessable,
+                        },
+                        severity: c.severity,
+                        line: None,
+                        key: format!("probe:{}", f.probe),
+                        value: None,
+                        remediation: c.remediation.to_string(),
+                        detail: format!("{} ({})", f.evidence, f.timestamp),
+                    })
+                })
+                .collect();
+            r
+        })
+        .collect()
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// nmap's XML output format (`-oX`), so tools that ingest nmap can read the sweep.
+pub fn nmap_xml(
+    hosts: &[HostReport],
+    args: &str,
+    started: i64,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>\n");
+    let _ = writeln!(s, "<nmaprun scanner=\"hookswitch\" args=\"{}\" start=\"{started}\" version=\"{}\" xmloutputversion=\"1.05\">", xml(args), env!("CARGO_PKG_VERSION"));
+    for h in hosts {
+        let up = h
+            .services
+            .iter()
+            .any(|s| matches!(s.state, State::Open | State::Closed));
+        let family = if h.address.contains(':') {
+            "ipv6"
+        } else {
+            "ipv4"
+        };
+        let _ = writeln!(
+            s,
+            "<host><status state=\"{}\" reason=\"{}\"/>",
+            if up { "up" } else { "unknown" },
+            if up { "response" } else { "no-response" }
+        );
+        let _ = writeln!(
+            s,
+            "<address addr=\"{}\" addrtype=\"{family}\"/>\n<ports>",
+            xml(&h.address)
+        );
+        for svc in &h.services {
+            let state = match svc.state {
+                State::Open => "open",
+                State::Closed => "closed",
+                State::Filtered => "filtered",
+                State::Timeout if svc.proto == "udp" => "open|filtered",
+                State::Timeout => "filtered",
+            };
+            let product = ["server", "user_agent", "ident", "banner"]
+                .iter()
+                .find_map(|k| svc.detail[*k].as_str())
+                .unwrap_or("");
+            let name = match svc.service {
+                "https" => "https",
+                "sips" => "sip-tls",
+                other => other,
+            };
+            let _ = writeln!(
+                s,
+                "<port protocol=\"{}\" portid=\"{}\"><state state=\"{state}\" reason=\"hookswitch\"/><service name=\"{name}\" product=\"{}\" method=\"probed\" conf=\"10\"/></port>",
+                svc.proto,
+                svc.port,
+                xml(product)
+            );
+        }
+        s.push_str("</ports>\n</host>\n");
+    }
+    let _ = writeln!(
+        s,
+        "<runstats><hosts up=\"{}\" total=\"{}\"/></runstats>\n</nmaprun>",
+        hosts
+            .iter()
+            .filter(|h| h
+                .services
+                .iter()
+                .any(|s| s.state == State::Open || s.state == State::Closed))
+            .count(),
+        hosts.len()
+    );
+    out.write_all(s.as_bytes())
+}
