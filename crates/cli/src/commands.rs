@@ -85,10 +85,11 @@ pub enum Command {
         format: ProbeFormat,
         #[arg(long, value_enum, default_value = "high")]
         fail_on: SeverityArg,
-        #[arg(long, default_value_t = 64)]
+        /// Attempts in flight at once, for the whole sweep.
+        #[arg(long, default_value_t = 256)]
         concurrency: usize,
         /// Network attempts per second, for the whole sweep.
-        #[arg(long, default_value_t = 500)]
+        #[arg(long, default_value_t = 1000)]
         rate: u32,
         #[arg(long, default_value_t = 1500)]
         timeout_ms: u64,

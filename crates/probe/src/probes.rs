@@ -31,8 +31,8 @@ pub struct ProbeOptions {
 impl Default for ProbeOptions {
     fn default() -> Self {
         ProbeOptions {
-            concurrency: 64,
-            rate: 500,
+            concurrency: 256,
+            rate: 1000,
             timeout: Duration::from_millis(1500),
             udp_retries: 1,
             telnet_ports: vec![23],
@@ -494,46 +494,52 @@ pub async fn tftp(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Service {
             json!({"readable": readable, "not_readable": missing}),
         );
     }
-    for file in &o.tftp_files {
-        // A socket per file: the server answers from a new port, which a connected socket would drop.
+    // Files concurrently, each with its own socket: the server answers from a new port,
+    // which a connected socket would drop.
+    let attempts = o.tftp_files.iter().map(|file| async move {
         let bind: SocketAddr = if ip.is_ipv4() {
             "0.0.0.0:0".parse().expect("literal")
         } else {
             "[::]:0".parse().expect("literal")
         };
-        let Ok(sock) = UdpSocket::bind(bind).await else {
-            continue;
-        };
+        let sock = UdpSocket::bind(bind).await.ok()?;
         let mut buf = vec![0u8; 1024];
-        'tries: for _ in 0..=o.udp_retries {
+        for _ in 0..=o.udp_retries {
             let _p = l.slot().await;
-            if sock.send_to(&wire::tftp_rrq(file), server).await.is_err() {
-                break;
-            }
+            sock.send_to(&wire::tftp_rrq(file), server).await.ok()?;
             let deadline = Instant::now() + l.timeout;
             loop {
                 match tokio::time::timeout_at(deadline, sock.recv_from(&mut buf)).await {
                     Ok(Ok((n, from))) if from.ip() == ip => {
-                        state = State::Open;
-                        match wire::parse_tftp(&buf[..n]) {
-                            Some(wire::TftpReply::Data { .. }) => {
-                                readable.push(file.clone());
-                                let _ = sock.send_to(&wire::tftp_abort(), from).await;
-                            }
-                            Some(wire::TftpReply::Error { message, .. }) => {
-                                missing.push(format!("{file}: {message}"))
-                            }
-                            _ => {}
+                        let reply = wire::parse_tftp(&buf[..n]);
+                        if matches!(reply, Some(wire::TftpReply::Data { .. })) {
+                            let _ = sock.send_to(&wire::tftp_abort(), from).await;
                         }
-                        break 'tries;
+                        return Some((file.clone(), reply));
                     }
                     Ok(Ok(_)) => continue, // not from the target: ignore
-                    Ok(Err(_)) => break,
-                    Err(_) => break,
+                    _ => break,
                 }
             }
         }
+        None
+    });
+    for (file, reply) in futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .flatten()
+    {
+        state = State::Open;
+        match reply {
+            Some(wire::TftpReply::Data { .. }) => readable.push(file),
+            Some(wire::TftpReply::Error { message, .. }) => {
+                missing.push(format!("{file}: {message}"))
+            }
+            _ => {}
+        }
     }
+    readable.sort();
+    missing.sort();
     svc(
         69,
         "udp",
