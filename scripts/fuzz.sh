@@ -13,7 +13,14 @@ for target in $(cargo fuzz list); do
     mkdir -p "$corpus"
     log="target/fuzz-$target.log"
     rc=0
-    cargo fuzz run -O "$target" "$corpus" "seeds/$target" -- \
+    # The first directory collects new inputs; seeds and the example configs only feed it.
+    extra=()
+    [ -d "seeds/$target" ] && extra+=("seeds/$target")
+    case "$target" in
+        stig_xccdf|tuf_metadata|probe_wire) ;;
+        *) extra+=(../examples/configs/*/) ;;
+    esac
+    cargo fuzz run -O "$target" "$corpus" "${extra[@]}" -- \
         -max_total_time="$budget" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 >"$log" 2>&1 || rc=$?
     runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
     echo "fuzz: $target: ${runs} runs in ${budget}s, exit $rc"

@@ -62,59 +62,10 @@ pub enum CatalogueFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
-pub enum ProbeFormat {
-    Human,
-    Json,
-    Sarif,
-    Cklb,
-    NmapXml,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Probe endpoints' management planes (Telnet, SSH, HTTP(S), SNMP, TFTP, SIP).
-    Probe {
-        /// Hosts, CIDR ranges, or @FILE with one per line.
-        #[arg(required = true)]
-        targets: Vec<String>,
-        /// Networks that may be contacted; anything outside is refused. Required.
-        #[arg(long = "allow", required = true)]
-        allow: Vec<String>,
-        #[arg(long, value_enum, default_value = "human")]
-        format: ProbeFormat,
-        #[arg(long, value_enum, default_value = "high")]
-        fail_on: SeverityArg,
-        /// Attempts in flight at once, for the whole sweep.
-        #[arg(long, default_value_t = 256)]
-        concurrency: usize,
-        /// Network attempts per second, for the whole sweep.
-        #[arg(long, default_value_t = 1000)]
-        rate: u32,
-        #[arg(long, default_value_t = 1500)]
-        timeout_ms: u64,
-        #[arg(long, default_value_t = 1)]
-        udp_retries: u32,
-        #[arg(long = "telnet-port")]
-        telnet_ports: Vec<u16>,
-        #[arg(long = "http-port")]
-        http_ports: Vec<u16>,
-        #[arg(long = "https-port")]
-        https_ports: Vec<u16>,
-        /// Send no credential guesses at all (no SNMP communities).
-        #[arg(long)]
-        lockout_safe: bool,
-        /// SNMP communities to try (at most 4; default public, private).
-        #[arg(long = "community")]
-        communities: Vec<String>,
-        /// Extra provisioning file names to try over TFTP (e.g. SEP<MAC>.cnf.xml).
-        #[arg(long = "tftp-file")]
-        tftp_files: Vec<String>,
-        #[arg(long, default_value = "hookswitch-probe")]
-        sip_user_agent: String,
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-    },
+    Probe(crate::probe_cmd::Args),
     /// Signing keys (encrypted at rest).
     #[command(subcommand)]
     Keys(crate::trust_cmds::KeysCmd),
@@ -193,41 +144,7 @@ pub enum Command {
 /// Run a command; Ok(exit code) or Err(message) for exit code 2.
 pub fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
-        Command::Probe {
-            targets,
-            allow,
-            format,
-            fail_on,
-            concurrency,
-            rate,
-            timeout_ms,
-            udp_retries,
-            telnet_ports,
-            http_ports,
-            https_ports,
-            lockout_safe,
-            communities,
-            tftp_files,
-            sip_user_agent,
-            output,
-        } => crate::probe_cmd::run(crate::probe_cmd::Args {
-            targets,
-            allow,
-            format,
-            fail_on: fail_on.into(),
-            concurrency,
-            rate,
-            timeout_ms,
-            udp_retries,
-            telnet_ports,
-            http_ports,
-            https_ports,
-            lockout_safe,
-            communities,
-            tftp_files,
-            sip_user_agent,
-            output,
-        }),
+        Command::Probe(args) => crate::probe_cmd::run(args),
         Command::Keys(cmd) => crate::trust_cmds::keys(cmd),
         Command::Repo(cmd) => crate::trust_cmds::repo(cmd),
         Command::Signer {

@@ -1,31 +1,65 @@
 //! `hookswitch probe`.
 
-use crate::commands::ProbeFormat;
+use crate::commands::SeverityArg;
 use crate::output::emit_with;
+use clap::ValueEnum;
 use hookswitch_audit::{fails_at, report};
-use hookswitch_controls::{Profile, Severity};
+use hookswitch_controls::Profile;
 use hookswitch_probe::scope::{resolve, Cidr};
 use hookswitch_probe::{report as probe_report, ProbeOptions};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+pub enum ProbeFormat {
+    Human,
+    Json,
+    Sarif,
+    Cklb,
+    NmapXml,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Hosts, CIDR ranges, or @FILE with one per line.
+    #[arg(required = true)]
     pub targets: Vec<String>,
+    /// Networks that may be contacted; anything outside is refused. Required.
+    #[arg(long = "allow", required = true)]
     pub allow: Vec<String>,
+    #[arg(long, value_enum, default_value = "human")]
     pub format: ProbeFormat,
-    pub fail_on: Severity,
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: SeverityArg,
+    /// Attempts in flight at once, for the whole sweep.
+    #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
+    /// Network attempts per second, for the whole sweep.
+    #[arg(long, default_value_t = 1000)]
     pub rate: u32,
+    #[arg(long, default_value_t = 1500)]
     pub timeout_ms: u64,
+    #[arg(long, default_value_t = 1)]
     pub udp_retries: u32,
+    #[arg(long = "telnet-port")]
     pub telnet_ports: Vec<u16>,
+    #[arg(long = "http-port")]
     pub http_ports: Vec<u16>,
+    #[arg(long = "https-port")]
     pub https_ports: Vec<u16>,
+    /// Send no credential guesses at all (no SNMP communities).
+    #[arg(long)]
     pub lockout_safe: bool,
+    /// SNMP communities to try (at most 4; default public, private).
+    #[arg(long = "community")]
     pub communities: Vec<String>,
+    /// Extra provisioning file names to try over TFTP (e.g. SEP<MAC>.cnf.xml).
+    #[arg(long = "tftp-file")]
     pub tftp_files: Vec<String>,
+    #[arg(long, default_value = "hookswitch-probe")]
     pub sip_user_agent: String,
+    #[arg(short, long)]
     pub output: Option<PathBuf>,
 }
 
@@ -34,11 +68,7 @@ fn now() -> (i64, String) {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    (secs, hookswitch_trust_time(secs))
-}
-
-fn hookswitch_trust_time(secs: i64) -> String {
-    hookswitch_trust::time::format(secs)
+    (secs, hookswitch_trust::time::format(secs))
 }
 
 pub fn run(a: Args) -> Result<u8, String> {
@@ -102,5 +132,9 @@ pub fn run(a: Args) -> Result<u8, String> {
         ProbeFormat::Cklb => report::cklb(&files, Profile::Standard, &a.targets.join(" "), out),
         ProbeFormat::NmapXml => probe_report::nmap_xml(&reports, &args, started, out),
     })?;
-    Ok(if fails_at(&files, a.fail_on) { 1 } else { 0 })
+    Ok(if fails_at(&files, a.fail_on.into()) {
+        1
+    } else {
+        0
+    })
 }

@@ -3,8 +3,6 @@
 use hookswitch_keystore::{generate, KdfCost};
 use hookswitch_repository::OnlineSigner;
 use hookswitch_signer::{serve, Keys, RemoteSigner, TlsFiles};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,28 +14,12 @@ const FAST: KdfCost = KdfCost {
     p: 1,
 };
 
-fn pki(dir: &Path) -> (std::path::PathBuf, TlsFiles) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    params
-        .subject_alt_names
-        .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-    (
-        dir.join("ca.pem"),
-        TlsFiles {
-            cert: dir.join("cert.pem"),
-            key: dir.join("key.pem"),
-        },
-    )
+#[path = "../../agent/tests/support/pki.rs"]
+mod pki;
+
+fn tls_files(dir: &Path) -> (std::path::PathBuf, TlsFiles) {
+    let (ca, cert, key) = pki::pki(dir, "signer");
+    (ca, TlsFiles { cert, key })
 }
 
 #[test]
@@ -45,7 +27,7 @@ fn signs_over_tls_for_a_client_that_trusts_its_ca_only() {
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = dir.path().join("online");
     let public = generate(&keys_dir.join("timestamp.key"), "timestamp", PASS, FAST).unwrap();
-    let (ca, tls) = pki(dir.path());
+    let (ca, tls) = tls_files(dir.path());
     let keys = Keys::load(&keys_dir, PASS).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let kd = keys_dir.clone();
