@@ -8,24 +8,13 @@ mod support;
 
 use hookswitch_trust::testkit::Repo;
 use pki::pki;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-use support::{python, workspace};
+use std::process::Command;
+use support::{python, workspace, Server};
 
-struct Tls {
-    child: Child,
-    port: u16,
-}
-
-impl Tls {
-    fn start(dir: &Path, cert: &Path, key: &Path, max: Option<&str>) -> Tls {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+/// The HTTPS test server (Python's ssl module) on a free loopback port.
+fn tls_server(dir: &Path, cert: &Path, key: &Path, max: Option<&str>) -> Server {
+    Server::spawn(|port| {
         let mut cmd = Command::new(python());
         cmd.arg(workspace().join("crates/agent/tests/interop/https_server.py"))
             .arg(dir)
@@ -35,25 +24,8 @@ impl Tls {
         if let Some(m) = max {
             cmd.arg(m);
         }
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "https server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Tls { child, port }
-    }
-}
-
-impl Drop for Tls {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+        cmd
+    })
 }
 
 fn refresh(meta: &Path, port: u16, ca: Option<&Path>) -> std::process::Output {
@@ -86,7 +58,7 @@ fn https_needs_the_right_ca_and_tls_1_2() {
     let pki_dir = tempfile::tempdir().unwrap();
     let (ca, cert, key) = pki(pki_dir.path(), "good");
     let (other_ca, _, _) = pki(pki_dir.path(), "other");
-    let server = Tls::start(site.path(), &cert, &key, None);
+    let server = tls_server(site.path(), &cert, &key, None);
     let meta = tempfile::tempdir().unwrap();
     std::fs::write(meta.path().join("root.json"), repo.trusted_root()).unwrap();
 
@@ -116,7 +88,7 @@ fn https_needs_the_right_ca_and_tls_1_2() {
 
     // A server that offers only TLS 1.0/1.1 (if this OpenSSL still can): the agent refuses.
     drop(server);
-    let old = Tls::start(site.path(), &cert, &key, Some("1.1"));
+    let old = tls_server(site.path(), &cert, &key, Some("1.1"));
     let out = refresh(meta.path(), old.port, Some(&ca));
     assert_eq!(
         out.status.code(),

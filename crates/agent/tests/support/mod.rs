@@ -50,23 +50,35 @@ pub struct Server {
 }
 
 impl Server {
+    /// `python3 -m http.server` serving `dir`.
     pub fn start(dir: &Path) -> Server {
+        Server::spawn(|port| {
+            let mut c = Command::new(python());
+            c.args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+                .arg(dir)
+                .arg(port.to_string());
+            c
+        })
+    }
+
+    /// Run the command `make(port)` builds on a free loopback port; wait until it listens.
+    pub fn spawn(make: impl FnOnce(u16) -> Command) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(python())
-            .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
-            .arg(dir)
-            .arg(port.to_string())
+        let child = make(port)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "http.server did not start");
+            assert!(
+                Instant::now() < deadline,
+                "server on port {port} did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Server { child, port }
