@@ -12,4 +12,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = wire::parse_tftp(data);
     let _ = wire::snmpv3_engine_id(data);
     let _ = wire::server_hello_version(data);
+    let _ = wire::fingerprint(&String::from_utf8_lossy(data));
 });

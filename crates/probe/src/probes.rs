@@ -599,7 +599,7 @@ pub async fn sip(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Vec<Service> {
                     "udp",
                     "sip",
                     State::Open,
-                    json!({"status": r.status, "user_agent": r.user_agent, "server": r.server}),
+                    json!({"status": r.status, "fingerprint": wire::fingerprint(r.user_agent.as_deref().or(r.server.as_deref()).unwrap_or("")), "user_agent": r.user_agent, "server": r.server}),
                 ),
                 None => svc(5060, "udp", "unknown", State::Open, json!({})),
             },
@@ -630,7 +630,7 @@ pub async fn sip(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Vec<Service> {
                     "tcp",
                     "sip",
                     State::Open,
-                    json!({"status": r.status, "user_agent": r.user_agent, "server": r.server}),
+                    json!({"status": r.status, "fingerprint": wire::fingerprint(r.user_agent.as_deref().or(r.server.as_deref()).unwrap_or("")), "user_agent": r.user_agent, "server": r.server}),
                 ),
                 None => svc(5060, "tcp", "unknown", State::Open, json!({})),
             }

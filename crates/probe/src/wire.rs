@@ -218,6 +218,63 @@ pub fn parse_sip(bytes: &[u8]) -> Option<SipReply> {
     Some(r)
 }
 
+/// Vendor, model and firmware read from a SIP User-Agent or Server header, e.g.
+/// `Yealink SIP-T54W 96.86.0.70`, `PolycomVVX-VVX_450-UA/6.3.0.14929`, `Cisco-CP8865/14.1.1`.
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Fingerprint {
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub firmware: Option<String>,
+}
+
+pub fn fingerprint(header: &str) -> Fingerprint {
+    const VENDORS: [(&str, &str); 6] = [
+        ("yealink", "Yealink"),
+        ("polycom", "Poly"),
+        ("poly", "Poly"),
+        ("cisco", "Cisco"),
+        ("grandstream", "Grandstream"),
+        ("snom", "Snom"),
+    ];
+    let lower = header.to_ascii_lowercase();
+    let vendor = VENDORS
+        .iter()
+        .find(|(k, _)| lower.contains(k))
+        .map(|(_, v)| v.to_string());
+    let tokens: Vec<&str> = header
+        .split(|c: char| c.is_whitespace() || c == '/')
+        .filter(|t| !t.is_empty())
+        .collect();
+    let is_version = |t: &str| {
+        t.contains('.')
+            && t.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '_')
+    };
+    let firmware = tokens
+        .iter()
+        .rev()
+        .find(|t| is_version(t))
+        .map(|t| t.to_string());
+    let model = tokens
+        .iter()
+        .filter(|t| !is_version(t) && t.chars().any(|c| c.is_ascii_digit()))
+        .map(|t| {
+            t.trim_start_matches("SIP-")
+                .trim_start_matches("Cisco-")
+                .rsplit(['-', '_'])
+                .find(|p| p.chars().any(|c| c.is_ascii_digit()))
+                .unwrap_or(t)
+                .to_string()
+        })
+        .next();
+    Fingerprint {
+        vendor,
+        model,
+        firmware,
+    }
+}
+
 /// A SIP OPTIONS request.
 pub fn sip_options(
     target: &str,
@@ -496,6 +553,34 @@ mod tests {
             (404, Some("Yealink SIP-T54W 96.86.0.70"))
         );
         assert!(parse_sip(b"HTTP/1.1 200 OK\r\n").is_none());
+    }
+
+    #[test]
+    fn sip_fingerprints() {
+        let f = fingerprint("Yealink SIP-T54W 96.86.0.70");
+        assert_eq!(
+            (
+                f.vendor.as_deref(),
+                f.model.as_deref(),
+                f.firmware.as_deref()
+            ),
+            (Some("Yealink"), Some("T54W"), Some("96.86.0.70"))
+        );
+        let f = fingerprint("Cisco-CP8865/14.1.1");
+        assert_eq!(
+            (
+                f.vendor.as_deref(),
+                f.model.as_deref(),
+                f.firmware.as_deref()
+            ),
+            (Some("Cisco"), Some("CP8865"), Some("14.1.1"))
+        );
+        let f = fingerprint("PolycomVVX-VVX_450-UA/6.3.0.14929");
+        assert_eq!(
+            (f.vendor.as_deref(), f.firmware.as_deref()),
+            (Some("Poly"), Some("6.3.0.14929"))
+        );
+        assert_eq!(fingerprint("sipp"), Fingerprint::default());
     }
 
     #[test]
