@@ -12,15 +12,17 @@
 #                         tftpd-hpa with provisioning files, sipp answering OPTIONS (UDP+TCP)
 #   hs-hard   192.0.2.11  snmpd with only an SNMPv3 authPriv user; nothing else
 #   hs-empty  192.0.2.12  no services at all
+#   hs-tls    192.0.2.13  web UI over HTTPS only (443: TLS 1.2+; 8443: still accepts TLS 1.0),
+#                         SIP only over TLS (socat TLS in front of sipp)
 set -euo pipefail
 STATE=/run/hookswitch-testbed
 LAB=hs-lab
 HERE="$(cd "$(dirname "$0")" && pwd)"
-PHONES=("hs-weak:10" "hs-hard:11" "hs-empty:12")
+PHONES=("hs-weak:10" "hs-hard:11" "hs-empty:12" "hs-tls:13")
 
 need_packages() {
     local missing=()
-    for p in snmpd inetutils-telnetd socat lighttpd openssh-server tftpd-hpa sip-tester iproute2; do
+    for p in snmpd inetutils-telnetd socat lighttpd lighttpd-mod-openssl openssl openssh-server tftpd-hpa sip-tester iproute2; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if [ "${#missing[@]}" -gt 0 ]; then
@@ -120,6 +122,34 @@ sysName hs-hard
 CONF
     start hard-snmpd hs-hard env SNMP_PERSISTENT_DIR="$h/snmp" /usr/sbin/snmpd -f -Lo -C -c "$h/snmpd.conf"
 
+    # --- hs-tls ------------------------------------------------------------------------
+    local T=192.0.2.13 t="$STATE/tls"
+    mkdir -p "$t/www"
+    echo '<html><head><title>Secure Phone UI</title></head></html>' >"$t/www/index.html"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$T" -keyout "$t/key.pem" -out "$t/cert.pem" 2>/dev/null
+    cat "$t/cert.pem" "$t/key.pem" >"$t/both.pem"
+    cat >"$t/lighttpd.conf" <<CONF
+server.modules = ( "mod_openssl" )
+server.document-root = "$t/www"
+server.bind = "$T"
+server.port = 443
+server.username = "nobody"
+server.groupname = "nogroup"
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html" )
+ssl.engine = "enable"
+ssl.pemfile = "$t/both.pem"
+ssl.openssl.ssl-conf-cmd = ( "MinProtocol" => "TLSv1.2" )
+\$SERVER["socket"] == "$T:8443" {
+    ssl.engine = "enable"
+    ssl.pemfile = "$t/both.pem"
+    ssl.openssl.ssl-conf-cmd = ( "MinProtocol" => "TLSv1", "CipherString" => "DEFAULT:@SECLEVEL=0" )
+}
+CONF
+    start tls-lighttpd hs-tls /usr/sbin/lighttpd -D -f "$t/lighttpd.conf"
+    (cd "$t" && start tls-sip-tcp hs-tls sipp -sf "$HERE/testbed/options-uas.xml" -i 127.0.0.1 -p 5070 -t t1 -nostdin -m 100000)
+    start tls-sips hs-tls socat OPENSSL-LISTEN:5061,bind=$T,cert=$t/cert.pem,key=$t/key.pem,verify=0,reuseaddr,fork TCP:127.0.0.1:5070
+
     wait_port hs-weak udp $W 161
     wait_port hs-weak tcp $W 23
     wait_port hs-weak tcp $W 22
@@ -128,7 +158,10 @@ CONF
     wait_port hs-weak udp $W 5060
     wait_port hs-weak tcp $W 5060
     wait_port hs-hard udp $H 161
-    echo "testbed: up (lab namespace $LAB; phones 192.0.2.10-12)"
+    wait_port hs-tls tcp $T 443
+    wait_port hs-tls tcp $T 8443
+    wait_port hs-tls tcp $T 5061
+    echo "testbed: up (lab namespace $LAB; phones 192.0.2.10-13)"
 }
 
 down() {
@@ -142,7 +175,7 @@ down() {
         done
         sleep 0.2
     fi
-    for ns in "$LAB" hs-weak hs-hard hs-empty; do
+    for ns in "$LAB" hs-weak hs-hard hs-empty hs-tls; do
         if ip netns list | grep -qw "$ns"; then
             # Stop any child left in the namespace (socat/telnetd forks), then remove it.
             for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done

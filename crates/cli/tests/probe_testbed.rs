@@ -78,6 +78,7 @@ fn weak_hardened_and_silent_phones() {
         "192.0.2.10",
         "192.0.2.11",
         "192.0.2.12",
+        "192.0.2.13",
         "--allow",
         "192.0.2.0/24",
         "--timeout-ms",
@@ -118,6 +119,41 @@ fn weak_hardened_and_silent_phones() {
             ("HS-WEB-01", "pass")
         ])
     );
+    // HTTPS-only web UI (443 refuses TLS < 1.2, 8443 still accepts 1.0 and 1.1) and SIP only over TLS.
+    assert_eq!(
+        findings(&v, "192.0.2.13"),
+        pairs(&[
+            ("HS-CRYPTO-01", "pass"),
+            ("HS-CRYPTO-03", "fail"),
+            ("HS-SNMP-01", "pass"),
+            ("HS-SW-01", "fail"),
+            ("HS-TEL-01", "pass"),
+            ("HS-TEL-03", "pass"),
+            ("HS-WEB-01", "fail"),
+            ("HS-WEB-02", "pass"),
+        ])
+    );
+    let tls = v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["address"] == "192.0.2.13")
+        .unwrap();
+    let port = |p: u64| {
+        tls["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["port"] == p && s["proto"] == "tcp")
+            .unwrap()["detail"]
+            .clone()
+    };
+    assert_eq!(port(443)["legacy_tls_accepted"], serde_json::json!([]));
+    assert_eq!(
+        port(8443)["legacy_tls_accepted"],
+        serde_json::json!(["TLSv1.0", "TLSv1.1"])
+    );
+    assert_eq!(port(5061)["status"], 200);
     // Nothing false on a host with no services: every port closed, every finding a pass.
     let empty = v["hosts"]
         .as_array()
