@@ -12,7 +12,7 @@ use std::process::Command;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{python, workspace, Server};
+use support::{agent_download, python, workspace, Server};
 
 /// Lay the testkit repository out as a static site: metadata/ and targets/.
 fn write_repo(repo: &Repo, dir: &Path) {
@@ -107,22 +107,7 @@ fn our_agent_downloads_from_a_python_tuf_repository() {
         ("firmware/phone.rom", &b"python-built firmware\n"[..]),
         ("config/001565aabbcc.cfg", b"static.wifi.enable = 0\n"),
     ] {
-        let out = Command::new(agent)
-            .args([
-                "--metadata-dir",
-                md,
-                "--metadata-url",
-                &server.url("metadata"),
-                "--target-name",
-                name,
-                "--target-base-url",
-                &server.url("targets"),
-                "--target-dir",
-            ])
-            .arg(dl.path())
-            .arg("download")
-            .output()
-            .unwrap();
+        let out = agent_download(Path::new(agent), meta.path(), &server, name, dl.path());
         assert!(
             out.status.success(),
             "{name}: {}",
@@ -143,22 +128,13 @@ fn our_agent_downloads_from_a_python_tuf_repository() {
     std::fs::write(&blob, bytes).unwrap();
     let local = dl.path().join("firmware%2Fphone.rom");
     std::fs::remove_file(&local).unwrap();
-    let out = Command::new(agent)
-        .args([
-            "--metadata-dir",
-            md,
-            "--metadata-url",
-            &server.url("metadata"),
-            "--target-name",
-            "firmware/phone.rom",
-            "--target-base-url",
-            &server.url("targets"),
-            "--target-dir",
-        ])
-        .arg(dl.path())
-        .arg("download")
-        .output()
-        .unwrap();
+    let out = agent_download(
+        Path::new(agent),
+        meta.path(),
+        &server,
+        "firmware/phone.rom",
+        dl.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("hash does not match"),

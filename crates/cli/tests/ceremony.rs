@@ -84,22 +84,7 @@ impl Drop for Signer {
 }
 
 fn agent_download(meta: &Path, server: &Server, name: &str, dir: &Path) -> Output {
-    Command::new(agent())
-        .args([
-            "--metadata-dir",
-            meta.to_str().unwrap(),
-            "--metadata-url",
-            &server.url("metadata"),
-            "--target-name",
-            name,
-            "--target-base-url",
-            &server.url("targets"),
-            "--target-dir",
-            dir.to_str().unwrap(),
-            "download",
-        ])
-        .output()
-        .unwrap()
+    support::agent_download(&agent(), meta, server, name, dir)
 }
 
 #[test]

@@ -443,17 +443,20 @@ impl Repository {
             let sigs = online.sign(&d.role, &d.signed)?;
             d.signatures.extend(sigs);
         }
+        // Read the live snapshot once: delegators, versions and the next snapshot version come from it.
+        let published = self.published_snapshot()?;
         let lookup = |role: &str, req: &Request| -> Result<Option<Targets>, String> {
             match req.documents.iter().find(|d| d.role == role) {
                 Some(d) => serde_json::from_value(d.signed.clone())
                     .map(Some)
                     .map_err(|e| format!("{role}: {e}")),
-                None => self.published_targets(role),
+                None => self.targets_in(published.as_ref(), role),
             }
         };
-        let mut snapshot_meta = self
-            .published_snapshot()?
-            .map(|s| s.meta)
+        let old_snap_version = published.as_ref().map_or(0, |s| s.version);
+        let mut snapshot_meta = published
+            .as_ref()
+            .map(|s| s.meta.clone())
             .unwrap_or_default();
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         for d in &req.documents {
@@ -503,7 +506,7 @@ impl Repository {
                 return Err(format!("staged {blob}: content does not match its hash"));
             }
         }
-        let old_snap_version = self.published_snapshot()?.map(|s| s.version).unwrap_or(0);
+
         let snapshot = repo::snapshot(
             old_snap_version + 1,
             &time::format(now + expiry::SNAPSHOT),

@@ -95,3 +95,31 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// `hookswitch-agent … download` of one target from `server` (metadata/ and targets/).
+pub fn agent_download(
+    agent: &Path,
+    meta: &Path,
+    server: &Server,
+    name: &str,
+    dir: &Path,
+) -> std::process::Output {
+    Command::new(agent)
+        .args([
+            "--metadata-dir",
+            meta.to_str().unwrap(),
+            "--metadata-url",
+            &server.url("metadata"),
+            "--target-name",
+            name,
+        ])
+        .args([
+            "--target-base-url",
+            &server.url("targets"),
+            "--target-dir",
+            dir.to_str().unwrap(),
+            "download",
+        ])
+        .output()
+        .unwrap()
+}
