@@ -16,11 +16,7 @@ pub fn write_with(
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other("path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let tmp = temp_path(dir, name, 0);
     let result = (|| {
         let f = std::fs::OpenOptions::new()
             .write(true)
@@ -38,6 +34,40 @@ pub fn write_with(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Marks hookswitch's temp files: `.<name>.tmp-<pid>-<random>-<n>`.
+const TEMP_MARKER: &str = ".tmp-";
+
+/// A temp name beside the target. The random part keeps a leftover of a killed process
+/// from blocking a later one that gets the same PID.
+fn temp_path(dir: &Path, name: &std::ffi::OsStr, n: usize) -> std::path::PathBuf {
+    let mut random = [0u8; 8];
+    // Without randomness the PID and counter still separate live processes.
+    let _ = getrandom::fill(&mut random);
+    let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    dir.join(format!(
+        ".{}{TEMP_MARKER}{}-{random}-{n}",
+        name.to_string_lossy(),
+        std::process::id()
+    ))
+}
+
+/// Remove temp files that a killed writer left in `dir` (regular files named like ours;
+/// nothing else is touched). Returns how many were removed. Call it only where no other
+/// writer is active in `dir`.
+pub fn remove_stale_temps(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(TEMP_MARKER) && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Write `bytes` to `path` atomically.
@@ -62,11 +92,7 @@ pub fn write_batch(files: &[(std::path::PathBuf, &[u8])]) -> std::io::Result<()>
             let name = path
                 .file_name()
                 .ok_or_else(|| std::io::Error::other("path has no file name"))?;
-            let tmp = dir.join(format!(
-                ".{}.tmp-{}-{i}",
-                name.to_string_lossy(),
-                std::process::id()
-            ));
+            let tmp = temp_path(dir, name, i);
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -128,6 +154,22 @@ mod tests {
             "a failed write changes nothing"
         );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temps_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = temp_path(dir.path(), std::ffi::OsStr::new("fw.bin"), 0);
+        std::fs::write(&stale, b"partial").unwrap();
+        std::fs::write(dir.path().join("fw.bin"), b"kept").unwrap();
+        std::fs::write(dir.path().join(".hidden"), b"kept").unwrap();
+        std::fs::create_dir(dir.path().join(".dir.tmp-1")).unwrap();
+        assert_eq!(remove_stale_temps(dir.path()).unwrap(), 1);
+        assert!(!stale.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+        // Two temp names for one target never collide, even in one process.
+        let a = temp_path(dir.path(), std::ffi::OsStr::new("x"), 0);
+        assert_ne!(a, temp_path(dir.path(), std::ffi::OsStr::new("x"), 0));
     }
 
     #[test]

@@ -13,6 +13,37 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 #[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
+    timeouts: Option<Timeouts>,
+}
+
+/// Timeouts for downloads of a known maximum length: a silent or trickling server cannot
+/// hold the caller longer than `connect + idle + max_len / min_rate`.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// TCP connect (and TLS handshake writes).
+    pub connect: Duration,
+    /// Longest wait for the response headers or for any one read of the body.
+    pub idle: Duration,
+    /// Slowest acceptable average transfer rate, in bytes per second.
+    pub min_rate: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            idle: Duration::from_secs(30),
+            min_rate: 16 * 1024,
+        }
+    }
+}
+
+impl Timeouts {
+    /// The whole-transfer budget for a body of at most `max_len` bytes.
+    pub fn transfer(&self, max_len: u64) -> Duration {
+        let rate = self.min_rate.max(1);
+        self.connect + self.idle + Duration::from_secs(max_len.div_ceil(rate))
+    }
 }
 
 impl Client {
@@ -20,6 +51,29 @@ impl Client {
     /// `http://` URLs can be used (TUF metadata and targets are signed end to end, so a
     /// plain-HTTP mirror cannot change what the endpoint accepts).
     pub fn new(ca_file: Option<&Path>, timeout: Duration) -> Result<Client, String> {
+        Self::build(ca_file, |c| c.timeout_global(Some(timeout)), None)
+    }
+
+    /// A client for downloads: connect and idle timeouts, and a whole-transfer timeout
+    /// scaled to each request's length limit.
+    pub fn with_timeouts(ca_file: Option<&Path>, t: Timeouts) -> Result<Client, String> {
+        Self::build(
+            ca_file,
+            |c| {
+                c.timeout_connect(Some(t.connect))
+                    .timeout_recv_response(Some(t.idle))
+                    .timeout_per_read(Some(t.idle))
+                    .timeout_per_write(Some(t.idle))
+            },
+            Some(t),
+        )
+    }
+
+    fn build(
+        ca_file: Option<&Path>,
+        timeouts: impl FnOnce(ureq::config::ConfigBuilder<ureq::typestate::AgentScope>) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+        per_request: Option<Timeouts>,
+    ) -> Result<Client, String> {
         let mut tls = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
             .unversioned_rustls_crypto_provider(Arc::new(
@@ -44,13 +98,14 @@ impl Client {
             None => Vec::new(),
         };
         tls = tls.root_certs(RootCerts::new_with_certs(&roots));
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(timeout))
-            .tls_config(tls.build())
-            .build()
-            .into();
-        Ok(Client { agent })
+            .tls_config(tls.build());
+        let agent = timeouts(config).build().into();
+        Ok(Client {
+            agent,
+            timeouts: per_request,
+        })
     }
 
     /// GET `url`, streaming at most `max_len + 1` bytes into `sink` (so an over-long body
@@ -61,11 +116,14 @@ impl Client {
         max_len: u64,
         sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
     ) -> Result<bool, String> {
-        let resp = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(|e| format!("{url}: {e}"))?;
+        let mut req = self.agent.get(url);
+        if let Some(t) = self.timeouts {
+            req = req
+                .config()
+                .timeout_global(Some(t.transfer(max_len)))
+                .build();
+        }
+        let resp = req.call().map_err(|e| format!("{url}: {e}"))?;
         let status = resp.status().as_u16();
         if status == 404 || status == 403 {
             return Ok(false);

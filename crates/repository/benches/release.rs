@@ -69,7 +69,7 @@ fn refresh_and_find(
         Ok(got)
     };
     driver::refresh(c, &mut fetch).unwrap();
-    let found = driver::find_target(c, path, &mut fetch, &mut |_, _| {}).unwrap();
+    let found = driver::find_target(c, path, &mut fetch, &mut driver::discard).unwrap();
     (bytes, found)
 }
 

@@ -39,7 +39,7 @@ fn client_for(dir: &Path) -> Client {
 }
 
 fn find(c: &mut Client, dir: &Path, path: &str) -> Option<hookswitch_trust::metadata::TargetFile> {
-    driver::find_target(c, path, &mut disk(dir), &mut |_, _| {}).unwrap()
+    driver::find_target(c, path, &mut disk(dir), &mut driver::discard).unwrap()
 }
 
 #[test]

@@ -1,23 +1,29 @@
-//! A sans-IO TUF client (specification section 5).
+//! A sans-IO TUF client (specification section 5), with python-tuf's semantics where the
+//! spec leaves room (the conformance suite is the judge).
 //!
-//! The driver asks [`Refresh::next`] or [`Lookup::next`] what to fetch, fetches at most
-//! `max_len` bytes, and hands the bytes (or "not found") back. The client verifies and
-//! keeps the new state only when every check passes; on any error the trusted state is
-//! what it was, and the driver persists [`Client::trusted_files`] only after success.
+//! The driver offers the local copies it has ([`Client::offer_cached`]), then asks
+//! [`Refresh::next`] or [`Lookup::next`] what to fetch, fetches at most `max_len` bytes, and
+//! hands the bytes (or "not found") back. Each file that verifies is returned as a
+//! [`Persist`] at once, to be stored under [`metadata_file_name`] (spec 5.3.8, 5.4.5, 5.5.7,
+//! 5.6.6): an error later in the same refresh never loses a verified file, and an
+//! unverified file is never kept.
 
-use crate::crypto::{canonical, sha256_hex, verify_threshold};
+use crate::crypto::{canonical, verify_threshold};
+use crate::digest::HashCheck;
 use crate::metadata::{
-    Delegations, MetaFile, RoleKeys, Root, Signature, Snapshot, TargetFile, Targets, Timestamp,
+    Delegations, Key, MetaFile, RoleKeys, Root, Signature, Snapshot, TargetFile, Targets,
+    Timestamp, Validate,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// How many root versions one refresh may walk (python-tuf uses the same bound).
-pub const MAX_ROOT_ROTATIONS: u32 = 32;
-/// How many targets roles one lookup may visit.
-pub const MAX_DELEGATIONS: u32 = 32;
+/// How many root versions one refresh may walk (python-tuf's bound).
+pub const MAX_ROOT_ROTATIONS: u32 = 256;
+/// How many targets roles one lookup may visit (python-tuf's bound).
+pub const MAX_DELEGATIONS: usize = 32;
+/// Longest role name accepted: its encoded file name must fit a file system's 255 bytes.
+pub const MAX_ROLE_NAME: usize = 80;
 
 /// Length limits for files whose length the trusted metadata does not give.
 #[derive(Debug, Clone, Copy)]
@@ -65,8 +71,8 @@ pub enum Error {
     Expired { role: String, expires: String },
     #[error("{name}: {len} bytes exceeds the limit of {max}")]
     TooLong { name: String, len: u64, max: u64 },
-    #[error("{name}: length or hash does not match the trusted metadata")]
-    Mismatch { name: String },
+    #[error("{name}: length or hash does not match the trusted metadata ({reason})")]
+    Mismatch { name: String, reason: String },
     #[error("{0}")]
     Missing(String),
     #[error("target {path}: {reason}")]
@@ -89,20 +95,25 @@ pub struct Verified<T> {
     pub raw: Vec<u8>,
 }
 
+/// A file that has just verified: store `bytes` as [`metadata_file_name`]`(role)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Persist {
+    pub role: String,
+    pub bytes: Vec<u8>,
+}
+
 #[derive(Deserialize)]
 struct Envelope {
     signatures: Vec<Signature>,
     signed: serde_json::Value,
 }
 
-/// Parse an envelope, check `_type`, and check the signature threshold.
-fn open<T: DeserializeOwned>(
+/// Parse an envelope: `_type`, the document's own rules, one signature per key ID.
+fn parse<T: DeserializeOwned + Validate>(
     role: &str,
     expected_type: &str,
     bytes: &[u8],
-    keys: &BTreeMap<String, crate::metadata::Key>,
-    authorised: &RoleKeys,
-) -> Result<T, Error> {
+) -> Result<(T, Vec<u8>, Vec<Signature>), Error> {
     let env: Envelope = serde_json::from_slice(bytes).map_err(|e| malformed(role, e))?;
     let ty = env
         .signed
@@ -115,20 +126,40 @@ fn open<T: DeserializeOwned>(
             format!("_type is {ty:?}, expected {expected_type:?}"),
         ));
     }
+    let mut keyids = BTreeSet::new();
+    if let Some(dup) = env.signatures.iter().find(|s| !keyids.insert(&s.keyid)) {
+        return Err(malformed(
+            role,
+            format!("two signatures by key ID {}", dup.keyid),
+        ));
+    }
     let message = canonical(&env.signed).map_err(|e| malformed(role, e))?;
+    let signed: T = serde_json::from_value(env.signed).map_err(|e| malformed(role, e))?;
+    signed.validate().map_err(|e| malformed(role, e))?;
+    Ok((signed, message, env.signatures))
+}
+
+/// Check a parsed document's signatures against `keys` and `authorised`.
+fn check_signatures(
+    role: &str,
+    message: &[u8],
+    signatures: &[Signature],
+    keys: &BTreeMap<String, Key>,
+    authorised: &RoleKeys,
+) -> Result<(), Error> {
     verify_threshold(
-        &message,
-        &env.signatures,
+        message,
+        signatures,
         keys,
         &authorised.keyids,
         authorised.threshold,
     )
+    .map(|_| ())
     .map_err(|valid| Error::Threshold {
         role: role.to_string(),
         valid,
         threshold: authorised.threshold,
-    })?;
-    serde_json::from_value(env.signed).map_err(|e| malformed(role, e))
+    })
 }
 
 fn role_keys<'r>(root: &'r Root, role: &str) -> Result<&'r RoleKeys, Error> {
@@ -137,40 +168,84 @@ fn role_keys<'r>(root: &'r Root, role: &str) -> Result<&'r RoleKeys, Error> {
         .ok_or_else(|| malformed("root", format!("no {role} role")))
 }
 
-fn check_expiry(role: &str, expires: &str, now: i64) -> Result<(), Error> {
-    let t = crate::time::parse(expires)
-        .ok_or_else(|| malformed(role, format!("bad expires {expires:?}")))?;
-    if t <= now {
-        return Err(Error::Expired {
-            role: role.to_string(),
-            expires: expires.to_string(),
-        });
-    }
-    Ok(())
+fn is_expired(expires: &str, now: i64) -> bool {
+    // Validation already refused an unparsable `expires`.
+    crate::time::parse(expires).is_none_or(|t| t <= now)
 }
 
+fn expired(role: &str, expires: &str) -> Error {
+    Error::Expired {
+        role: role.to_string(),
+        expires: expires.to_string(),
+    }
+}
+
+/// Length and every listed hash, where the trusted metadata gives them.
 fn check_meta(name: &str, meta: &MetaFile, bytes: &[u8]) -> Result<(), Error> {
     if let Some(len) = meta.length {
         if bytes.len() as u64 != len {
             return Err(Error::Mismatch {
                 name: name.to_string(),
+                reason: format!("length {} != {len}", bytes.len()),
             });
         }
     }
     if let Some(hashes) = &meta.hashes {
-        check_hashes(name, hashes, bytes)?;
+        crate::digest::check(hashes, bytes).map_err(|reason| Error::Mismatch {
+            name: name.to_string(),
+            reason,
+        })?;
     }
     Ok(())
 }
 
-fn check_hashes(name: &str, hashes: &BTreeMap<String, String>, bytes: &[u8]) -> Result<(), Error> {
-    let sha = hashes.get("sha256").ok_or_else(|| Error::Mismatch {
-        name: format!("{name} (no sha256 hash)"),
-    })?;
-    if !sha.eq_ignore_ascii_case(&sha256_hex(bytes)) {
-        return Err(Error::Mismatch {
-            name: name.to_string(),
-        });
+/// A role name (or target path) as it goes into a URL path segment or a file name:
+/// percent-encoded except `A-Z a-z 0-9 _ . - ~` (python's `quote(name, safe="")`, as
+/// python-tuf does), so `/` and `..` stay inside one segment.
+pub fn quote(role: &str) -> String {
+    let mut out = String::with_capacity(role.len());
+    for b in role.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The inverse of [`quote`]; None for anything [`quote`] would not produce.
+pub fn decode_role(encoded: &str) -> Option<String> {
+    let b = encoded.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    let role = String::from_utf8(out).ok()?;
+    (quote(&role) == encoded).then_some(role)
+}
+
+/// The non-versioned file a role's trusted metadata is kept in (`root.json`,
+/// `%2Fdelegatedrole.json`). Never contains `/`, and `.json` keeps it from being `.`/`..`.
+pub fn metadata_file_name(role: &str) -> String {
+    format!("{}.json", quote(role))
+}
+
+/// A role name the client will fetch and store: not empty, and short enough to store.
+fn check_role_name(role: &str) -> Result<(), Error> {
+    if role.is_empty() || role.len() > MAX_ROLE_NAME {
+        return Err(Error::Protocol(format!(
+            "role name {role:?} cannot be stored safely (1 to {MAX_ROLE_NAME} bytes)"
+        )));
     }
     Ok(())
 }
@@ -188,8 +263,18 @@ pub struct Device {
     pub id: String,
 }
 
-/// Clone it before a refresh and put the clone back on error to keep the last good state
-/// whole (the agent does this).
+/// A targets role the client trusts, and the delegators it was verified against.
+#[derive(Debug, Clone)]
+struct TrustedTargets {
+    doc: Verified<Targets>,
+    message: Vec<u8>,
+    signatures: Vec<Signature>,
+    delegators: BTreeSet<String>,
+}
+
+/// The trusted metadata of one TUF client. Follows python-tuf's `TrustedMetadataSet`: an
+/// expired intermediate timestamp or snapshot stays loaded for rollback checks but stops
+/// the next step; each role is checked against the role above it when it is loaded.
 #[derive(Clone)]
 pub struct Client {
     now: i64,
@@ -197,18 +282,23 @@ pub struct Client {
     root: Verified<Root>,
     timestamp: Option<Verified<Timestamp>>,
     snapshot: Option<Verified<Snapshot>>,
-    targets: BTreeMap<String, Verified<Targets>>,
+    targets: BTreeMap<String, TrustedTargets>,
+    /// Local copies offered by the driver: untrusted until they pass a load's checks.
+    cached: BTreeMap<String, Vec<u8>>,
 }
 
 impl Client {
-    /// Start from a trusted root (loaded out of band). It must carry its own threshold.
+    /// Start from a trusted root (loaded out of band). It must carry its own threshold;
+    /// its expiry is checked when the refresh has walked the root chain (5.3.10).
     pub fn new(trusted_root: &[u8], now: i64) -> Result<Self, Error> {
-        let probe: Envelope =
-            serde_json::from_slice(trusted_root).map_err(|e| malformed("root", e))?;
-        let unverified: Root =
-            serde_json::from_value(probe.signed).map_err(|e| malformed("root", e))?;
-        let rk = role_keys(&unverified, "root")?.clone();
-        let root: Root = open("root", "root", trusted_root, &unverified.keys, &rk)?;
+        let (root, message, sigs): (Root, _, _) = parse("root", "root", trusted_root)?;
+        check_signatures(
+            "root",
+            &message,
+            &sigs,
+            &root.keys,
+            role_keys(&root, "root")?,
+        )?;
         Ok(Client {
             now,
             limits: Limits::default(),
@@ -219,12 +309,18 @@ impl Client {
             timestamp: None,
             snapshot: None,
             targets: BTreeMap::new(),
+            cached: BTreeMap::new(),
         })
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// The time the client judges expiry against (Unix seconds).
+    pub fn set_now(&mut self, now: i64) {
+        self.now = now;
     }
 
     pub fn root(&self) -> &Root {
@@ -237,73 +333,32 @@ impl Client {
         self.snapshot.as_ref().map(|v| &v.signed)
     }
     pub fn targets(&self, role: &str) -> Option<&Targets> {
-        self.targets.get(role).map(|v| &v.signed)
+        self.targets.get(role).map(|t| &t.doc.signed)
     }
 
-    /// Every trusted file, by the non-versioned name a driver stores it under.
+    /// Every loaded file (role, bytes); an expired intermediate timestamp or snapshot
+    /// included.
     pub fn trusted_files(&self) -> Vec<(String, &[u8])> {
-        let mut out = vec![("root.json".to_string(), self.root.raw.as_slice())];
+        let mut out = vec![("root".to_string(), self.root.raw.as_slice())];
         if let Some(t) = &self.timestamp {
-            out.push(("timestamp.json".into(), &t.raw));
+            out.push(("timestamp".into(), &t.raw));
         }
         if let Some(s) = &self.snapshot {
-            out.push(("snapshot.json".into(), &s.raw));
+            out.push(("snapshot".into(), &s.raw));
         }
         for (role, t) in &self.targets {
-            out.push((format!("{role}.json"), &t.raw));
+            out.push((role.clone(), &t.doc.raw));
         }
         out
     }
 
-    /// Load a previously trusted file from local storage. Signatures must still verify;
-    /// expiry is not checked here (the refresh that follows checks it).
-    pub fn load_cached(&mut self, role: &str, bytes: &[u8]) -> Result<(), Error> {
-        match role {
-            "timestamp" => {
-                let t: Timestamp = open(
-                    role,
-                    "timestamp",
-                    bytes,
-                    &self.root.signed.keys,
-                    role_keys(&self.root.signed, role)?,
-                )?;
-                self.timestamp = Some(Verified {
-                    signed: t,
-                    raw: bytes.to_vec(),
-                });
-            }
-            "snapshot" => {
-                let s: Snapshot = open(
-                    role,
-                    "snapshot",
-                    bytes,
-                    &self.root.signed.keys,
-                    role_keys(&self.root.signed, role)?,
-                )?;
-                self.snapshot = Some(Verified {
-                    signed: s,
-                    raw: bytes.to_vec(),
-                });
-            }
-            "targets" => {
-                let t: Targets = open(
-                    role,
-                    "targets",
-                    bytes,
-                    &self.root.signed.keys,
-                    role_keys(&self.root.signed, role)?,
-                )?;
-                self.targets.insert(
-                    "targets".into(),
-                    Verified {
-                        signed: t,
-                        raw: bytes.to_vec(),
-                    },
-                );
-            }
-            _ => return Err(Error::Protocol(format!("cannot load cached {role}"))),
+    /// A local copy of `role` (not root) from an earlier run. It is used, like python-tuf's
+    /// local metadata, only when it passes the same checks a download would at that point
+    /// of the workflow, and otherwise ignored.
+    pub fn offer_cached(&mut self, role: &str, bytes: Vec<u8>) {
+        if role != "root" {
+            self.cached.insert(role.to_string(), bytes);
         }
-        Ok(())
     }
 
     fn too_long(name: &str, bytes: &[u8], max: u64) -> Result<(), Error> {
@@ -317,12 +372,18 @@ impl Client {
         Ok(())
     }
 
-    /// 5.3: one root rotation step, N to N+1, signed by both thresholds.
+    /// 5.3: one root rotation step, N to N+1, signed by both thresholds. An expired
+    /// intermediate root is fine; the final one is checked before the timestamp.
     pub fn update_root(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if self.timestamp.is_some() {
+            return Err(Error::Protocol(
+                "root cannot change after the timestamp".into(),
+            ));
+        }
         Self::too_long("root", bytes, self.limits.root)?;
         let old = &self.root.signed;
-        let new: Root = open("root", "root", bytes, &old.keys, role_keys(old, "root")?)?;
-        let _: Root = open("root", "root", bytes, &new.keys, role_keys(&new, "root")?)?;
+        let (new, message, sigs): (Root, _, _) = parse("root", "root", bytes)?;
+        check_signatures("root", &message, &sigs, &old.keys, role_keys(old, "root")?)?;
         if new.version != old.version + 1 {
             return Err(Error::Version {
                 role: "root".into(),
@@ -330,13 +391,7 @@ impl Client {
                 got: new.version,
             });
         }
-        // 5.3.11: a rotated timestamp or snapshot key invalidates what they signed.
-        let rotated =
-            |r: &str| old.roles.get(r).map(|k| &k.keyids) != new.roles.get(r).map(|k| &k.keyids);
-        if rotated("timestamp") || rotated("snapshot") {
-            self.timestamp = None;
-            self.snapshot = None;
-        }
+        check_signatures("root", &message, &sigs, &new.keys, role_keys(&new, "root")?)?;
         self.root = Verified {
             signed: new,
             raw: bytes.to_vec(),
@@ -345,114 +400,102 @@ impl Client {
     }
 
     /// 5.3.10: after the last rotation the root must not be expired (freeze attack).
-    pub fn finish_root(&self) -> Result<(), Error> {
-        check_expiry("root", &self.root.signed.expires, self.now)
+    pub fn check_final_root(&self) -> Result<(), Error> {
+        let root = &self.root.signed;
+        if is_expired(&root.expires, self.now) {
+            return Err(expired("root", &root.expires));
+        }
+        Ok(())
     }
 
-    /// 5.4. Returns false when the new timestamp equals the trusted one (nothing changed).
+    /// 5.4. Ok(true): a new timestamp, to persist; Ok(false): the same version as the
+    /// trusted one (nothing to do). A newer but expired timestamp is kept for rollback
+    /// checks and reported as [`Error::Expired`].
     pub fn update_timestamp(&mut self, bytes: &[u8]) -> Result<bool, Error> {
+        if self.snapshot.is_some() {
+            return Err(Error::Protocol(
+                "timestamp cannot change after the snapshot".into(),
+            ));
+        }
+        self.check_final_root()?;
         Self::too_long("timestamp", bytes, self.limits.timestamp)?;
         let root = &self.root.signed;
-        let new: Timestamp = open(
+        let (new, message, sigs): (Timestamp, _, _) = parse("timestamp", "timestamp", bytes)?;
+        check_signatures(
             "timestamp",
-            "timestamp",
-            bytes,
+            &message,
+            &sigs,
             &root.keys,
             role_keys(root, "timestamp")?,
         )?;
-        let new_snap = new
-            .meta
-            .get("snapshot.json")
-            .ok_or_else(|| malformed("timestamp", "no snapshot.json in meta"))?;
         if let Some(old) = &self.timestamp {
-            if new.version < old.signed.version {
+            let old = &old.signed;
+            if new.version < old.version {
                 return Err(Error::Rollback {
                     role: "timestamp".into(),
                     got: new.version,
-                    trusted: old.signed.version,
+                    trusted: old.version,
                 });
             }
-            if let Some(old_snap) = old.signed.meta.get("snapshot.json") {
-                if new_snap.version < old_snap.version {
-                    return Err(Error::Rollback {
-                        role: "snapshot".into(),
-                        got: new_snap.version,
-                        trusted: old_snap.version,
-                    });
-                }
-            }
-            if new.version == old.signed.version {
-                check_expiry("timestamp", &old.signed.expires, self.now)?;
+            if new.version == old.version {
                 return Ok(false);
             }
+            let (old_snap, new_snap) = (&old.meta["snapshot.json"], &new.meta["snapshot.json"]);
+            if new_snap.version < old_snap.version {
+                return Err(Error::Rollback {
+                    role: "snapshot".into(),
+                    got: new_snap.version,
+                    trusted: old_snap.version,
+                });
+            }
         }
-        check_expiry("timestamp", &new.expires, self.now)?;
         self.timestamp = Some(Verified {
             signed: new,
             raw: bytes.to_vec(),
         });
+        self.check_final_timestamp()?;
         Ok(true)
     }
 
-    fn snapshot_meta(&self) -> Result<&MetaFile, Error> {
+    fn check_final_timestamp(&self) -> Result<&MetaFile, Error> {
         let ts = self
             .timestamp
             .as_ref()
             .ok_or_else(|| Error::Missing("no trusted timestamp".into()))?;
-        check_expiry("timestamp", &ts.signed.expires, self.now)?;
-        ts.signed
-            .meta
-            .get("snapshot.json")
-            .ok_or_else(|| malformed("timestamp", "no snapshot.json"))
-    }
-
-    /// The snapshot file to fetch, or None when the trusted one is current.
-    pub fn snapshot_request(&self) -> Result<Option<Request>, Error> {
-        let meta = self.snapshot_meta()?;
-        if let Some(s) = &self.snapshot {
-            if s.signed.version == meta.version && check_meta("snapshot", meta, &s.raw).is_ok() {
-                return Ok(None);
-            }
+        if is_expired(&ts.signed.expires, self.now) {
+            return Err(expired("timestamp", &ts.signed.expires));
         }
-        let name = self.versioned("snapshot", meta.version);
-        Ok(Some(Request {
-            name,
-            max_len: meta.length.unwrap_or(self.limits.snapshot),
-        }))
+        Ok(&ts.signed.meta["snapshot.json"])
     }
 
-    fn versioned(&self, role: &str, version: u64) -> String {
-        if self.root.signed.consistent_snapshot {
-            format!("{version}.{role}.json")
-        } else {
-            format!("{role}.json")
+    /// 5.5. `from_cache`: bytes that verified as a snapshot before, whose hashes the
+    /// current timestamp may no longer list. A verified snapshot that is expired or not
+    /// the version the timestamp names stays loaded for rollback checks, and the error
+    /// says why it cannot be final.
+    pub fn update_snapshot(&mut self, bytes: &[u8], from_cache: bool) -> Result<(), Error> {
+        if !self.targets.is_empty() {
+            return Err(Error::Protocol(
+                "snapshot cannot change after targets".into(),
+            ));
         }
-    }
-
-    /// 5.5.
-    pub fn update_snapshot(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let meta = self.snapshot_meta()?.clone();
+        let meta = self.check_final_timestamp()?.clone();
         Self::too_long(
             "snapshot",
             bytes,
             meta.length.unwrap_or(self.limits.snapshot),
         )?;
-        check_meta("snapshot", &meta, bytes)?;
+        if !from_cache {
+            check_meta("snapshot", &meta, bytes)?;
+        }
         let root = &self.root.signed;
-        let new: Snapshot = open(
+        let (new, message, sigs): (Snapshot, _, _) = parse("snapshot", "snapshot", bytes)?;
+        check_signatures(
             "snapshot",
-            "snapshot",
-            bytes,
+            &message,
+            &sigs,
             &root.keys,
             role_keys(root, "snapshot")?,
         )?;
-        if new.version != meta.version {
-            return Err(Error::Version {
-                role: "snapshot".into(),
-                expected: meta.version,
-                got: new.version,
-            });
-        }
         if let Some(old) = &self.snapshot {
             for (name, old_meta) in &old.signed.meta {
                 match new.meta.get(name) {
@@ -468,106 +511,122 @@ impl Client {
                 }
             }
         }
-        check_expiry("snapshot", &new.expires, self.now)?;
         self.snapshot = Some(Verified {
             signed: new,
             raw: bytes.to_vec(),
         });
-        // Targets the new snapshot no longer vouches for must be fetched again.
-        let snap = &self.snapshot.as_ref().map(|s| &s.signed);
-        self.targets.retain(|role, t| {
-            snap.and_then(|s| s.meta.get(&format!("{role}.json")))
-                .is_some_and(|m| m.version == t.signed.version)
-        });
-        Ok(())
+        self.check_final_snapshot().map(|_| ())
+    }
+
+    fn check_final_snapshot(&self) -> Result<&Snapshot, Error> {
+        let meta = self.check_final_timestamp()?;
+        let snap = &self
+            .snapshot
+            .as_ref()
+            .ok_or_else(|| Error::Missing("no trusted snapshot".into()))?
+            .signed;
+        if is_expired(&snap.expires, self.now) {
+            return Err(expired("snapshot", &snap.expires));
+        }
+        if snap.version != meta.version {
+            return Err(Error::Version {
+                role: "snapshot".into(),
+                expected: meta.version,
+                got: snap.version,
+            });
+        }
+        Ok(snap)
+    }
+
+    fn snapshot_request(&self) -> Result<Request, Error> {
+        let meta = &self
+            .timestamp
+            .as_ref()
+            .ok_or_else(|| Error::Missing("no trusted timestamp".into()))?
+            .signed
+            .meta["snapshot.json"];
+        Ok(Request {
+            name: self.versioned("snapshot", meta.version),
+            max_len: meta.length.unwrap_or(self.limits.snapshot),
+        })
+    }
+
+    fn versioned(&self, role: &str, version: u64) -> String {
+        if self.root.signed.consistent_snapshot {
+            format!("{version}.{}.json", quote(role))
+        } else {
+            metadata_file_name(role)
+        }
     }
 
     fn targets_meta(&self, role: &str) -> Result<&MetaFile, Error> {
-        let snap = self
+        let snap = &self
             .snapshot
             .as_ref()
-            .ok_or_else(|| Error::Missing("no trusted snapshot".into()))?;
-        check_expiry("snapshot", &snap.signed.expires, self.now)?;
-        snap.signed
-            .meta
-            .get(&format!("{role}.json"))
-            .ok_or_else(|| Error::Missing(format!("snapshot lists no {role}.json")))
-    }
-
-    /// The targets file to fetch for `role`, or None when the trusted one is current.
-    pub fn targets_request(&self, role: &str) -> Result<Option<Request>, Error> {
-        let meta = self.targets_meta(role)?;
-        if let Some(t) = self.targets.get(role) {
-            if t.signed.version == meta.version {
-                return Ok(None);
-            }
-        }
-        Ok(Some(Request {
-            name: self.versioned(role, meta.version),
-            max_len: meta.length.unwrap_or(self.limits.targets),
-        }))
+            .ok_or_else(|| Error::Missing("no trusted snapshot".into()))?
+            .signed;
+        snap.meta.get(&format!("{role}.json")).ok_or_else(|| {
+            Error::Missing(format!(
+                "{role} is delegated but the snapshot does not list it"
+            ))
+        })
     }
 
     /// The keys and threshold `delegator` gives `role`.
-    fn delegation(
-        &self,
-        role: &str,
-        delegator: &str,
-    ) -> Result<(BTreeMap<String, crate::metadata::Key>, RoleKeys), Error> {
+    fn delegation(&self, role: &str, delegator: &str) -> Result<(&BTreeMap<String, Key>, RoleKeys), Error> {
         if delegator == "root" {
             let root = &self.root.signed;
-            return Ok((root.keys.clone(), role_keys(root, role)?.clone()));
+            return Ok((&root.keys, role_keys(root, role)?.clone()));
         }
         let parent = self
             .targets
             .get(delegator)
-            .ok_or_else(|| Error::Missing(format!("{delegator} is not trusted")))?;
+            .ok_or_else(|| Error::Protocol(format!("{delegator} is not trusted")))?;
         let d: &Delegations = parent
+            .doc
             .signed
             .delegations
             .as_ref()
             .ok_or_else(|| Error::Missing(format!("{delegator} delegates nothing")))?;
         if let Some(r) = d.roles.iter().flatten().find(|r| r.name == role) {
             return Ok((
-                d.keys.clone(),
+                &d.keys,
                 RoleKeys {
                     keyids: r.keyids.clone(),
                     threshold: r.threshold,
                 },
             ));
         }
-        if let Some(s) = &d.succinct_roles {
-            let valid = role
-                .strip_prefix(&format!("{}-", s.name_prefix))
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .is_some_and(|bin| bin < s.bins() && s.bin_name(bin) == role);
-            if valid {
-                return Ok((
-                    d.keys.clone(),
-                    RoleKeys {
-                        keyids: s.keyids.clone(),
-                        threshold: s.threshold,
-                    },
-                ));
-            }
+        if let Some(s) = d.succinct_roles.as_ref().filter(|s| s.is_bin(role)) {
+            return Ok((
+                &d.keys,
+                RoleKeys {
+                    keyids: s.keyids.clone(),
+                    threshold: s.threshold,
+                },
+            ));
         }
         Err(Error::Missing(format!(
             "{delegator} does not delegate to {role}"
         )))
     }
 
-    /// 5.6 (and delegated targets): verify `role` as delegated by `delegator`.
+    /// 5.6 (and delegated targets): verify `role` as delegated by `delegator`: length and
+    /// hashes from the snapshot (local copies too), signatures, version, expiry.
     pub fn update_targets(
         &mut self,
         role: &str,
         delegator: &str,
         bytes: &[u8],
     ) -> Result<(), Error> {
+        check_role_name(role)?;
+        self.check_final_snapshot()?;
         let meta = self.targets_meta(role)?.clone();
         Self::too_long(role, bytes, meta.length.unwrap_or(self.limits.targets))?;
         check_meta(role, &meta, bytes)?;
+        let (new, message, sigs): (Targets, _, _) = parse(role, "targets", bytes)?;
         let (keys, rk) = self.delegation(role, delegator)?;
-        let new: Targets = open(role, "targets", bytes, &keys, &rk)?;
+        check_signatures(role, &message, &sigs, keys, &rk)?;
         if new.version != meta.version {
             return Err(Error::Version {
                 role: role.into(),
@@ -575,31 +634,77 @@ impl Client {
                 got: new.version,
             });
         }
-        check_expiry(role, &new.expires, self.now)?;
+        if is_expired(&new.expires, self.now) {
+            return Err(expired(role, &new.expires));
+        }
         self.targets.insert(
             role.to_string(),
-            Verified {
-                signed: new,
-                raw: bytes.to_vec(),
+            TrustedTargets {
+                doc: Verified {
+                    signed: new,
+                    raw: bytes.to_vec(),
+                },
+                message,
+                signatures: sigs,
+                delegators: BTreeSet::from([delegator.to_string()]),
             },
         );
         Ok(())
     }
 
-    /// Start the refresh workflow (root, timestamp, snapshot, top-level targets).
-    pub fn refresh(&self) -> Refresh {
+    /// Make `role` (as delegated by `delegator`) trusted without a download if possible:
+    /// already loaded (and signed for this delegator too), or a local copy that passes.
+    /// Otherwise the file to fetch.
+    fn prepare_targets(&mut self, role: &str, delegator: &str) -> Result<Option<Request>, Error> {
+        check_role_name(role)?;
+        if let Some(t) = self.targets.get(role) {
+            if t.delegators.contains(delegator) {
+                return Ok(None);
+            }
+            // Reached through another delegator: its signatures must meet this one's keys.
+            let (keys, rk) = self.delegation(role, delegator)?;
+            check_signatures(role, &t.message, &t.signatures, keys, &rk)?;
+            if let Some(t) = self.targets.get_mut(role) {
+                t.delegators.insert(delegator.to_string());
+            }
+            return Ok(None);
+        }
+        if let Some(bytes) = self.cached.remove(role) {
+            if self.update_targets(role, delegator, &bytes).is_ok() {
+                return Ok(None);
+            }
+        }
+        let meta = self.targets_meta(role)?;
+        Ok(Some(Request {
+            name: self.versioned(role, meta.version),
+            max_len: meta.length.unwrap_or(self.limits.targets),
+        }))
+    }
+
+    /// Start the refresh workflow (root, timestamp, snapshot, top-level targets). What this
+    /// client loaded before becomes a local copy, judged again as the spec says.
+    pub fn refresh(&mut self) -> Refresh {
+        if let Some(t) = self.timestamp.take() {
+            self.cached.insert("timestamp".into(), t.raw);
+        }
+        if let Some(s) = self.snapshot.take() {
+            self.cached.insert("snapshot".into(), s.raw);
+        }
+        for (role, t) in std::mem::take(&mut self.targets) {
+            self.cached.insert(role, t.doc.raw);
+        }
         Refresh {
             stage: Stage::Root,
             rotations: 0,
         }
     }
 
-    /// Start looking a target up through the delegation graph.
+    /// Start looking a target up through the delegation graph (after a refresh).
     pub fn lookup(&self, path: &str) -> Lookup {
         Lookup {
             path: path.to_string(),
             stack: vec![("targets".into(), "root".into())],
-            visited: Vec::new(),
+            visited: BTreeSet::new(),
         }
     }
 
@@ -612,29 +717,26 @@ impl Client {
 
     /// Verify a target as it streams in (firmware images need not fit in memory).
     pub fn target_verifier(&self, path: &str, info: &TargetFile) -> Result<TargetVerifier, Error> {
-        let sha = info.hashes.get("sha256").ok_or_else(|| Error::Target {
+        let hashes = HashCheck::new(&info.hashes).map_err(|reason| Error::Target {
             path: path.into(),
-            reason: "no sha256 hash".into(),
-        })?;
-        let expected = hex::decode(sha).map_err(|_| Error::Target {
-            path: path.into(),
-            reason: "bad sha256 hash".into(),
+            reason,
         })?;
         Ok(TargetVerifier {
             path: path.into(),
             length: info.length,
-            expected,
             seen: 0,
-            hasher: Sha256::new(),
+            hashes,
         })
     }
 
-    /// The name to fetch a target under (consistent snapshots prefix the hash).
+    /// The name to fetch a target under: with consistent snapshots, a hash (sha256 when
+    /// listed) prefixes the file name.
     pub fn target_request(&self, path: &str, info: &TargetFile) -> Request {
-        let name = match (
-            self.root.signed.consistent_snapshot,
-            info.hashes.get("sha256"),
-        ) {
+        let hash = info
+            .hashes
+            .get("sha256")
+            .or_else(|| info.hashes.values().next());
+        let name = match (self.root.signed.consistent_snapshot, hash) {
             (true, Some(h)) => match path.rsplit_once('/') {
                 Some((dir, base)) => format!("{dir}/{h}.{base}"),
                 None => format!("{h}.{path}"),
@@ -648,13 +750,12 @@ impl Client {
     }
 }
 
-/// Incremental length and sha256 check of one target.
+/// Incremental length and hash check of one target (every hash its metadata lists).
 pub struct TargetVerifier {
     path: String,
     length: u64,
-    expected: Vec<u8>,
     seen: u64,
-    hasher: Sha256,
+    hashes: HashCheck,
 }
 
 impl TargetVerifier {
@@ -667,7 +768,7 @@ impl TargetVerifier {
                 reason: format!("longer than the trusted length {}", self.length),
             });
         }
-        self.hasher.update(chunk);
+        self.hashes.update(chunk);
         Ok(())
     }
 
@@ -678,13 +779,10 @@ impl TargetVerifier {
                 reason: format!("length {} != trusted {}", self.seen, self.length),
             });
         }
-        if self.hasher.finalize().as_slice() != self.expected.as_slice() {
-            return Err(Error::Target {
-                path: self.path,
-                reason: "hash does not match".into(),
-            });
-        }
-        Ok(())
+        self.hashes.finish().map_err(|reason| Error::Target {
+            path: self.path,
+            reason,
+        })
     }
 }
 
@@ -727,9 +825,13 @@ pub fn check_config_target(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Root,
+    /// Before the timestamp download: the final root's expiry, then the local copy.
     Timestamp,
+    FetchTimestamp,
     Snapshot,
+    FetchSnapshot,
     Targets,
+    FetchTargets,
     Done,
 }
 
@@ -742,89 +844,125 @@ pub struct Refresh {
 
 impl Refresh {
     /// What to fetch next; None when the refresh is complete.
-    pub fn next(&mut self, client: &Client) -> Result<Option<Request>, Error> {
+    pub fn next(&mut self, client: &mut Client) -> Result<Option<Request>, Error> {
         loop {
             match self.stage {
-                Stage::Root => {
-                    if self.rotations >= MAX_ROOT_ROTATIONS {
-                        client.finish_root()?;
-                        self.stage = Stage::Timestamp;
-                        continue;
-                    }
+                Stage::Root if self.rotations < MAX_ROOT_ROTATIONS => {
                     let v = client.root.signed.version + 1;
                     return Ok(Some(Request {
                         name: format!("{v}.root.json"),
                         max_len: client.limits.root,
                     }));
                 }
+                Stage::Root => self.stage = Stage::Timestamp,
                 Stage::Timestamp => {
+                    client.check_final_root()?;
+                    if let Some(local) = client.cached.remove("timestamp") {
+                        // Not valid as final (expired) still counts for rollback checks.
+                        let _ = client.update_timestamp(&local);
+                    }
+                    self.stage = Stage::FetchTimestamp;
+                }
+                Stage::FetchTimestamp => {
                     return Ok(Some(Request {
                         name: "timestamp.json".into(),
                         max_len: client.limits.timestamp,
                     }))
                 }
-                Stage::Snapshot => match client.snapshot_request()? {
-                    Some(r) => return Ok(Some(r)),
-                    None => self.stage = Stage::Targets,
-                },
-                Stage::Targets => match client.targets_request("targets")? {
-                    Some(r) => return Ok(Some(r)),
-                    None => self.stage = Stage::Done,
-                },
+                Stage::Snapshot => {
+                    if let Some(local) = client.cached.remove("snapshot") {
+                        if client.update_snapshot(&local, true).is_ok() {
+                            self.stage = Stage::Targets;
+                            continue;
+                        }
+                    }
+                    self.stage = Stage::FetchSnapshot;
+                    return client.snapshot_request().map(Some);
+                }
+                Stage::FetchSnapshot => return client.snapshot_request().map(Some),
+                Stage::Targets | Stage::FetchTargets => {
+                    match client.prepare_targets("targets", "root")? {
+                        Some(r) => {
+                            self.stage = Stage::FetchTargets;
+                            return Ok(Some(r));
+                        }
+                        None => self.stage = Stage::Done,
+                    }
+                }
                 Stage::Done => return Ok(None),
             }
         }
     }
 
-    /// Hand over the fetched file (None: the server has no such file).
-    pub fn deliver(&mut self, client: &mut Client, bytes: Option<&[u8]>) -> Result<(), Error> {
+    /// Hand over the fetched file (None: the server has no such file). Returns the file
+    /// to persist now, if it verified as new.
+    pub fn deliver(
+        &mut self,
+        client: &mut Client,
+        bytes: Option<&[u8]>,
+    ) -> Result<Option<Persist>, Error> {
+        let persist = |role: &str, b: &[u8]| {
+            Some(Persist {
+                role: role.into(),
+                bytes: b.to_vec(),
+            })
+        };
         match (self.stage, bytes) {
             (Stage::Root, None) => {
-                client.finish_root()?;
                 self.stage = Stage::Timestamp;
+                Ok(None)
             }
             (Stage::Root, Some(b)) => {
                 client.update_root(b)?;
                 self.rotations += 1;
+                Ok(persist("root", b))
             }
-            (Stage::Timestamp, Some(b)) => {
-                client.update_timestamp(b)?;
+            (Stage::FetchTimestamp, Some(b)) => {
+                // An unchanged timestamp is not persisted again; if it is expired, loading
+                // the snapshot says so.
+                let new = client.update_timestamp(b)?;
                 self.stage = Stage::Snapshot;
+                Ok(if new { persist("timestamp", b) } else { None })
             }
-            (Stage::Snapshot, Some(b)) => {
-                client.update_snapshot(b)?;
+            (Stage::FetchSnapshot, Some(b)) => {
+                client.update_snapshot(b, false)?;
                 self.stage = Stage::Targets;
+                Ok(persist("snapshot", b))
             }
-            (Stage::Targets, Some(b)) => {
+            (Stage::FetchTargets, Some(b)) => {
                 client.update_targets("targets", "root", b)?;
                 self.stage = Stage::Done;
+                Ok(persist("targets", b))
             }
-            (stage, None) => {
-                return Err(Error::Missing(format!(
-                    "the repository has no {stage:?} metadata"
+            (Stage::FetchTimestamp | Stage::FetchSnapshot | Stage::FetchTargets, None) => {
+                Err(Error::Missing(format!(
+                    "the repository has no {} metadata",
+                    match self.stage {
+                        Stage::FetchTimestamp => "timestamp",
+                        Stage::FetchSnapshot => "snapshot",
+                        _ => "targets",
+                    }
                 )))
             }
-            (Stage::Done, Some(_)) => {
-                return Err(Error::Protocol("refresh is already complete".into()))
-            }
+            _ => Err(Error::Protocol("nothing was requested".into())),
         }
-        Ok(())
     }
 }
 
-/// A target lookup through the delegation graph (pre-order depth-first, as the spec says).
+/// A target lookup through the delegation graph: pre-order depth-first, terminating
+/// delegations end the search, at most [`MAX_DELEGATIONS`] roles visited.
 #[derive(Debug)]
 pub struct Lookup {
     path: String,
     /// (role, delegator) still to visit; the last is next.
     stack: Vec<(String, String)>,
-    visited: Vec<String>,
+    visited: BTreeSet<String>,
 }
 
 /// What a lookup needs next.
 #[derive(Debug, PartialEq)]
 pub enum LookupStep {
-    /// Fetch this delegated targets file and `deliver` it.
+    /// Fetch this targets file and `deliver` it.
     Fetch {
         role: String,
         request: Request,
@@ -834,17 +972,16 @@ pub enum LookupStep {
 }
 
 impl Lookup {
-    pub fn next(&mut self, client: &Client) -> Result<LookupStep, Error> {
-        while let Some((role, delegator)) = self.stack.last().cloned() {
+    pub fn next(&mut self, client: &mut Client) -> Result<LookupStep, Error> {
+        while self.visited.len() <= MAX_DELEGATIONS {
+            let Some((role, delegator)) = self.stack.last().cloned() else {
+                break;
+            };
             if self.visited.contains(&role) {
                 self.stack.pop();
                 continue;
             }
-            if self.visited.len() as u32 >= MAX_DELEGATIONS {
-                break;
-            }
-            if let Some(request) = client.targets_request(&role)? {
-                let _ = delegator;
+            if let Some(request) = client.prepare_targets(&role, &delegator)? {
                 return Ok(LookupStep::Fetch { role, request });
             }
             self.stack.pop();
@@ -854,7 +991,7 @@ impl Lookup {
             if let Some(t) = targets.targets.get(&self.path) {
                 return Ok(LookupStep::Found(t.clone()));
             }
-            self.visited.push(role.clone());
+            self.visited.insert(role.clone());
             if let Some(d) = &targets.delegations {
                 let mut children = Vec::new();
                 for r in d.roles.iter().flatten() {
@@ -867,6 +1004,7 @@ impl Lookup {
                     }
                 }
                 if let Some(s) = &d.succinct_roles {
+                    // Succinct delegations are terminating (TUF 1.0.31, 4.5).
                     self.stack.clear();
                     children.push((s.role_for(&self.path), role.clone()));
                 }
@@ -877,8 +1015,8 @@ impl Lookup {
         Ok(LookupStep::NotFound)
     }
 
-    /// Hand over the delegated targets file last requested.
-    pub fn deliver(&mut self, client: &mut Client, bytes: Option<&[u8]>) -> Result<(), Error> {
+    /// Hand over the targets file last requested; returns it to persist.
+    pub fn deliver(&mut self, client: &mut Client, bytes: Option<&[u8]>) -> Result<Persist, Error> {
         let (role, delegator) = self
             .stack
             .last()
@@ -886,6 +1024,10 @@ impl Lookup {
             .ok_or_else(|| Error::Protocol("nothing was requested".into()))?;
         let bytes = bytes
             .ok_or_else(|| Error::Missing(format!("the repository has no {role} metadata")))?;
-        client.update_targets(&role, &delegator, bytes)
+        client.update_targets(&role, &delegator, bytes)?;
+        Ok(Persist {
+            role,
+            bytes: bytes.to_vec(),
+        })
     }
 }

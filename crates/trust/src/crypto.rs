@@ -1,9 +1,9 @@
-//! Canonical JSON, key IDs, Ed25519 signatures and threshold checks.
+//! Canonical JSON, key IDs, signatures (Ed25519, ECDSA P-256/P-384, RSA-PSS) and threshold
+//! checks.
 
 use crate::metadata::{Key, KeyVal, Signature};
 use ed25519_dalek::{Signature as EdSignature, VerifyingKey};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// OLPC canonical JSON, as TUF signs it.
@@ -18,7 +18,7 @@ pub fn canonical<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    hex::encode(crate::digest::sha256(bytes))
 }
 
 /// An Ed25519 public key in TUF's form.
@@ -72,17 +72,35 @@ impl Signer for Ed25519Signer {
     }
 }
 
-/// Check one signature by one key.
+/// Check one signature by one key, for the key types and schemes of the TUF spec (as
+/// securesystemslib defines them): `ed25519` (hex public key), `ecdsa-sha2-nistp256` and
+/// `-nistp384` (PEM SubjectPublicKeyInfo, DER signature) and `rsassa-pss-sha256` (PEM
+/// SubjectPublicKeyInfo, 2048 bits or more). Anything else never verifies.
 pub fn verify_one(key: &Key, message: &[u8], sig_hex: &str) -> bool {
-    if key.keytype != "ed25519" || key.scheme != "ed25519" {
+    let Ok(sig) = hex::decode(sig_hex) else {
         return false;
+    };
+    let public = key.keyval.public.as_str();
+    match (key.keytype.as_str(), key.scheme.as_str()) {
+        ("ed25519", "ed25519") => verify_ed25519(public, message, &sig),
+        ("ecdsa" | "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256") => {
+            verify_p256(public, message, &sig)
+        }
+        ("ecdsa" | "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384") => {
+            verify_p384(public, message, &sig)
+        }
+        ("rsa", "rsassa-pss-sha256") => verify_rsa_pss_sha256(public, message, &sig),
+        _ => false,
     }
-    let (Ok(public), Ok(sig)) = (hex::decode(&key.keyval.public), hex::decode(sig_hex)) else {
+}
+
+fn verify_ed25519(public_hex: &str, message: &[u8], sig: &[u8]) -> bool {
+    let Ok(public) = hex::decode(public_hex) else {
         return false;
     };
     let (Ok(public), Ok(sig)) = (
         <[u8; 32]>::try_from(public.as_slice()),
-        <[u8; 64]>::try_from(sig.as_slice()),
+        <[u8; 64]>::try_from(sig),
     ) else {
         return false;
     };
@@ -91,6 +109,55 @@ pub fn verify_one(key: &Key, message: &[u8], sig_hex: &str) -> bool {
     };
     vk.verify_strict(message, &EdSignature::from_bytes(&sig))
         .is_ok()
+}
+
+fn verify_p256(pem: &str, message: &[u8], sig: &[u8]) -> bool {
+    use p256::ecdsa::signature::Verifier;
+    use p256::pkcs8::DecodePublicKey;
+    let (Ok(vk), Ok(sig)) = (
+        p256::ecdsa::VerifyingKey::from_public_key_pem(pem),
+        p256::ecdsa::Signature::from_der(sig),
+    ) else {
+        return false;
+    };
+    vk.verify(message, &sig).is_ok()
+}
+
+fn verify_p384(pem: &str, message: &[u8], sig: &[u8]) -> bool {
+    use p384::ecdsa::signature::Verifier;
+    use p384::pkcs8::DecodePublicKey;
+    let (Ok(vk), Ok(sig)) = (
+        p384::ecdsa::VerifyingKey::from_public_key_pem(pem),
+        p384::ecdsa::Signature::from_der(sig),
+    ) else {
+        return false;
+    };
+    vk.verify(message, &sig).is_ok()
+}
+
+/// Smallest RSA modulus accepted (NIST SP 800-131A).
+pub const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA modulus accepted: bounds the cost of one verification.
+pub const MAX_RSA_BITS: usize = 8192;
+
+/// RSASSA-PSS with SHA-256 and MGF1-SHA-256. Signers (securesystemslib, go-tuf, sigstore)
+/// use a salt as long as the digest; the maximal salt is accepted as well.
+fn verify_rsa_pss_sha256(pem: &str, message: &[u8], sig: &[u8]) -> bool {
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::traits::PublicKeyParts;
+    let Ok(key) = rsa::RsaPublicKey::from_public_key_pem(pem) else {
+        return false;
+    };
+    let bits = key.n().bits();
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) || sig.len() != key.size() {
+        return false;
+    }
+    let hashed = crate::digest::sha256(message);
+    let max_salt = key.size().saturating_sub(32 + 2);
+    [32, max_salt].into_iter().any(|salt| {
+        key.verify(rsa::Pss::new_with_salt::<sha2::Sha256>(salt), &hashed, sig)
+            .is_ok()
+    })
 }
 
 /// Count valid signatures from distinct authorised keys; Ok(count) if at least

@@ -1,8 +1,9 @@
 //! Thin drivers over the sans-IO client: they loop "what to fetch? here are the bytes"
-//! with a caller-supplied fetcher, so transports (HTTP, TFTP, a serial line, a test map)
-//! stay outside. The blocking and async forms share the state machines.
+//! with a caller-supplied fetcher, and hand each file that verifies to a caller-supplied
+//! store at once, so transports (HTTP, TFTP, a serial line, a test map) and storage stay
+//! outside. The blocking and async forms share the state machines.
 
-use crate::client::{Error, LookupStep, Request};
+use crate::client::{Error, LookupStep, Persist, Request};
 use crate::metadata::TargetFile;
 use crate::Client;
 use std::future::Future;
@@ -24,38 +25,55 @@ pub trait AsyncFetch {
     fn fetch(&mut self, req: &Request) -> impl Future<Output = Result<Option<Vec<u8>>, String>>;
 }
 
-/// Refresh transactionally: on any error the client is exactly as before.
-pub fn refresh(client: &mut Client, fetch: &mut dyn Fetch) -> Result<(), Error> {
-    let saved = client.clone();
-    let result = (|| {
-        let mut r = client.refresh();
-        while let Some(req) = r.next(client)? {
-            let got = fetch.fetch(&req).map_err(Error::Missing)?;
-            r.deliver(client, got.as_deref())?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        *client = saved;
-    }
-    result
+/// Where verified files go the moment they verify (the agent writes them atomically).
+pub type Store<'a> = dyn FnMut(&Persist) -> Result<(), String> + 'a;
+
+/// Store nothing (tests, or a client that keeps its state in memory only).
+pub fn discard(_: &Persist) -> Result<(), String> {
+    Ok(())
 }
 
-/// Find a target through the delegations, fetching delegated metadata as needed.
-/// `on_role` sees each delegated role as it becomes trusted (to persist it).
+fn store(persist: Option<Persist>, save: &mut Store) -> Result<(), Error> {
+    match persist {
+        Some(p) => save(&p).map_err(|e| Error::Protocol(format!("storing {}: {e}", p.role))),
+        None => Ok(()),
+    }
+}
+
+/// Run the refresh workflow, keeping the result in memory only.
+pub fn refresh(client: &mut Client, fetch: &mut dyn Fetch) -> Result<(), Error> {
+    refresh_storing(client, fetch, &mut discard)
+}
+
+/// Run the refresh workflow. Each file is stored as soon as it verifies, so a failure
+/// later keeps every verified file (a root rotation, say) and no unverified one.
+pub fn refresh_storing(
+    client: &mut Client,
+    fetch: &mut dyn Fetch,
+    save: &mut Store,
+) -> Result<(), Error> {
+    let mut r = client.refresh();
+    while let Some(req) = r.next(client)? {
+        let got = fetch.fetch(&req).map_err(Error::Missing)?;
+        store(r.deliver(client, got.as_deref())?, save)?;
+    }
+    Ok(())
+}
+
+/// Find a target through the delegations, fetching (and storing) delegated metadata as
+/// needed.
 pub fn find_target(
     client: &mut Client,
     path: &str,
     fetch: &mut dyn Fetch,
-    on_role: &mut dyn FnMut(&str, &Client),
+    save: &mut Store,
 ) -> Result<Option<TargetFile>, Error> {
     let mut lookup = client.lookup(path);
     loop {
         match lookup.next(client)? {
-            LookupStep::Fetch { role, request } => {
+            LookupStep::Fetch { request, .. } => {
                 let got = fetch.fetch(&request).map_err(Error::Missing)?;
-                lookup.deliver(client, got.as_deref())?;
-                on_role(&role, client);
+                store(Some(lookup.deliver(client, got.as_deref())?), save)?;
             }
             LookupStep::Found(t) => return Ok(Some(t)),
             LookupStep::NotFound => return Ok(None),
@@ -64,21 +82,17 @@ pub fn find_target(
 }
 
 /// [`refresh`] with an async fetcher.
-pub async fn refresh_async(client: &mut Client, fetch: &mut impl AsyncFetch) -> Result<(), Error> {
-    let saved = client.clone();
+pub async fn refresh_async(
+    client: &mut Client,
+    fetch: &mut impl AsyncFetch,
+    save: &mut Store<'_>,
+) -> Result<(), Error> {
     let mut r = client.refresh();
-    let result = async {
-        while let Some(req) = r.next(client)? {
-            let got = fetch.fetch(&req).await.map_err(Error::Missing)?;
-            r.deliver(client, got.as_deref())?;
-        }
-        Ok(())
+    while let Some(req) = r.next(client)? {
+        let got = fetch.fetch(&req).await.map_err(Error::Missing)?;
+        store(r.deliver(client, got.as_deref())?, save)?;
     }
-    .await;
-    if result.is_err() {
-        *client = saved;
-    }
-    result
+    Ok(())
 }
 
 /// [`find_target`] with an async fetcher.
@@ -86,13 +100,14 @@ pub async fn find_target_async(
     client: &mut Client,
     path: &str,
     fetch: &mut impl AsyncFetch,
+    save: &mut Store<'_>,
 ) -> Result<Option<TargetFile>, Error> {
     let mut lookup = client.lookup(path);
     loop {
         match lookup.next(client)? {
             LookupStep::Fetch { request, .. } => {
                 let got = fetch.fetch(&request).await.map_err(Error::Missing)?;
-                lookup.deliver(client, got.as_deref())?;
+                store(Some(lookup.deliver(client, got.as_deref())?), save)?;
             }
             LookupStep::Found(t) => return Ok(Some(t)),
             LookupStep::NotFound => return Ok(None),

@@ -1,4 +1,5 @@
-//! TUF 1.0 (consistent snapshots, Ed25519, sha256) for hookswitch.
+//! TUF 1.0 for hookswitch: consistent snapshots; Ed25519, ECDSA (P-256, P-384) and RSA-PSS
+//! keys; sha256, sha384 and sha512 hashes.
 //!
 //! - [`metadata`]: the four top-level roles and delegated targets, as serde types.
 //! - [`crypto`]: canonical JSON, key IDs, signature checks against a threshold, and the
@@ -13,7 +14,9 @@
 pub mod ceremony;
 pub mod client;
 pub mod crypto;
+pub mod digest;
 pub mod driver;
+pub mod enrollment;
 pub mod metadata;
 pub mod repo;
 pub mod testkit;

@@ -32,7 +32,7 @@ fn find(
     server: &HashMap<String, Vec<u8>>,
     path: &str,
 ) -> Result<Option<TargetFile>, Error> {
-    driver::find_target(client, path, &mut serve(server), &mut |_, _| {})
+    driver::find_target(client, path, &mut serve(server), &mut driver::discard)
 }
 
 fn fetch_target(
@@ -503,10 +503,10 @@ fn the_async_driver_reaches_the_same_state() {
         .unwrap();
     let mut c = Client::new(&repo.trusted_root(), NOW).unwrap();
     let found = rt.block_on(async {
-        driver::refresh_async(&mut c, &mut Mem(&repo.files))
+        driver::refresh_async(&mut c, &mut Mem(&repo.files), &mut driver::discard)
             .await
             .unwrap();
-        driver::find_target_async(&mut c, "config/001565aabbcc.cfg", &mut Mem(&repo.files))
+        driver::find_target_async(&mut c, "config/001565aabbcc.cfg", &mut Mem(&repo.files), &mut driver::discard)
             .await
             .unwrap()
     });
@@ -521,7 +521,7 @@ fn the_async_driver_reaches_the_same_state() {
     bad.insert("timestamp.json".into(), b"{}".to_vec());
     let before = state(&c);
     assert!(rt
-        .block_on(driver::refresh_async(&mut c, &mut Mem(&bad)))
+        .block_on(driver::refresh_async(&mut c, &mut Mem(&bad), &mut driver::discard))
         .is_err());
     assert_eq!(state(&c), before);
 }

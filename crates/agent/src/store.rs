@@ -1,0 +1,157 @@
+//! The agent's files. `METADATA_DIR` holds only TUF metadata under non-versioned names
+//! (`root.json`, `timestamp.json`, `%2Fdelegated.json`: what a conformance harness or an
+//! operator reads as the trusted state); the agent's own state lives in `METADATA_DIR/state/`.
+//! Our own state files fail closed: one that cannot be read stops the agent until an
+//! operator re-enrolls.
+
+use hookswitch_trust::client::{decode_role, metadata_file_name, Limits, Persist};
+use hookswitch_trust::Client;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The agent's own state, beside (not among) the metadata.
+const STATE_DIR: &str = "state";
+const DEVICE_FILE: &str = "device.json";
+const RELEASES_FILE: &str = "releases.json";
+
+pub struct Store {
+    dir: PathBuf,
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> String {
+    format!("{}: {e}", path.display())
+}
+
+/// Read a regular file of at most `max` bytes; Ok(None) if it does not exist. Devices,
+/// FIFOs and other non-regular files are refused, never read.
+fn read_regular(path: &Path, max: u64) -> Result<Option<Vec<u8>>, String> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path, e)),
+    };
+    if !meta.is_file() {
+        return Err(io_err(path, "not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .map_err(|e| io_err(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(io_err(path, format!("larger than {max} bytes")));
+    }
+    Ok(Some(bytes))
+}
+
+impl Store {
+    pub fn new(dir: &Path) -> Store {
+        Store {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn state_path(&self, name: &str) -> PathBuf {
+        self.dir.join(STATE_DIR).join(name)
+    }
+
+    /// `init`: the trusted root and, from an enrollment, the device identity. A new
+    /// enrollment starts the release counters afresh.
+    pub fn init(&self, root: &[u8], device_id: Option<&str>) -> Result<(), String> {
+        std::fs::create_dir_all(self.dir.join(STATE_DIR)).map_err(|e| io_err(&self.dir, e))?;
+        if let Some(id) = device_id {
+            let doc = serde_json::json!({ "device_id": id });
+            self.write(&self.state_path(DEVICE_FILE), doc.to_string().as_bytes())?;
+            let _ = std::fs::remove_file(self.state_path(RELEASES_FILE));
+        }
+        self.write(&self.dir.join("root.json"), root)
+    }
+
+    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), String> {
+        hookswitch_atomicfile::write(path, bytes).map_err(|e| io_err(path, e))
+    }
+
+    /// Store a file that has just verified.
+    pub fn persist(&self, p: &Persist) -> Result<(), String> {
+        self.write(&self.dir.join(metadata_file_name(&p.role)), &p.bytes)
+    }
+
+    /// The client over the stored state: the trusted root (which must verify), and every
+    /// other stored role offered as a local copy (judged again during the refresh).
+    pub fn client(&self, now: i64) -> Result<Client, String> {
+        self.migrate_old_layout()?;
+        let limits = Limits::default();
+        let root_path = self.dir.join("root.json");
+        let root = read_regular(&root_path, limits.root)?
+            .ok_or_else(|| io_err(&root_path, "no trusted root (run init first)"))?;
+        let mut client =
+            Client::new(&root, now).map_err(|e| io_err(&root_path, format!("trusted root: {e}")))?;
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| io_err(&self.dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| io_err(&self.dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(role) = name.strip_suffix(".json").and_then(decode_role) else {
+                continue;
+            };
+            if role == "root" || !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            // A local copy that cannot be read is just not used: the repository has it.
+            if let Ok(Some(bytes)) = read_regular(&entry.path(), limits.snapshot) {
+                client.offer_cached(&role, bytes);
+            }
+        }
+        Ok(client)
+    }
+
+    /// Before the `state/` directory, device.json and releases.json sat among the
+    /// metadata; move them (a harness would read them as metadata).
+    fn migrate_old_layout(&self) -> Result<(), String> {
+        for name in [DEVICE_FILE, RELEASES_FILE] {
+            let old = self.dir.join(name);
+            if old.is_file() && !self.state_path(name).exists() {
+                std::fs::create_dir_all(self.dir.join(STATE_DIR))
+                    .map_err(|e| io_err(&self.dir, e))?;
+                std::fs::rename(&old, self.state_path(name)).map_err(|e| io_err(&old, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The enrolled device identity. Fails closed: an identity file that exists but
+    /// cannot be read or parsed is an error, never "no identity".
+    pub fn device_id(&self) -> Result<Option<String>, String> {
+        let path = self.state_path(DEVICE_FILE);
+        let Some(bytes) = read_regular(&path, 4096).map_err(reenroll)? else {
+            return Ok(None);
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| reenroll(io_err(&path, e)))?;
+        let id = v["device_id"]
+            .as_str()
+            .ok_or_else(|| reenroll(io_err(&path, "no device_id")))?;
+        hookswitch_trust::enrollment::check_device_id(id)
+            .map_err(|e| reenroll(io_err(&path, e)))?;
+        Ok(Some(id.to_string()))
+    }
+
+    /// The release last installed per config target. Fails closed like [`Self::device_id`]:
+    /// a corrupt file must not reset rollback protection.
+    pub fn releases(&self) -> Result<BTreeMap<String, u64>, String> {
+        let path = self.state_path(RELEASES_FILE);
+        match read_regular(&path, 16 * 1024 * 1024).map_err(reenroll)? {
+            None => Ok(BTreeMap::new()),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| reenroll(io_err(&path, e))),
+        }
+    }
+
+    pub fn save_releases(&self, releases: &BTreeMap<String, u64>) -> Result<(), String> {
+        std::fs::create_dir_all(self.dir.join(STATE_DIR)).map_err(|e| io_err(&self.dir, e))?;
+        let bytes = serde_json::to_vec(releases).map_err(|e| e.to_string())?;
+        self.write(&self.state_path(RELEASES_FILE), &bytes)
+    }
+}
+
+fn reenroll(e: String) -> String {
+    format!("{e} (the agent's state is damaged: re-enroll with `hookswitch-agent init`)")
+}
