@@ -134,7 +134,8 @@ fn run(cli: Cli) -> Result<(), String> {
             None => store.device_id()?,
         };
         let mut releases = store.releases()?;
-        std::fs::create_dir_all(target.dir).map_err(|e| format!("{}: {e}", target.dir.display()))?;
+        std::fs::create_dir_all(target.dir)
+            .map_err(|e| format!("{}: {e}", target.dir.display()))?;
         // Leftovers of a download that was killed: nothing else writes here.
         let _ = hookswitch_atomicfile::remove_stale_temps(target.dir);
         for name in &cli.target_name {
@@ -190,7 +191,11 @@ impl Targets<'_> {
         }
         let req = client.target_request(name, info);
         let url = join_url(self.base, &req.name);
-        let mut verifier = Some(client.target_verifier(name, info).map_err(|e| e.to_string())?);
+        let mut verifier = Some(
+            client
+                .target_verifier(name, info)
+                .map_err(|e| e.to_string())?,
+        );
         hookswitch_atomicfile::write_with(&local, |w| {
             let found = self
                 .http
@@ -226,8 +231,10 @@ impl Targets<'_> {
         if !std::fs::symlink_metadata(local).is_ok_and(|m| m.is_file()) {
             return false;
         }
-        let (Ok(file), Ok(mut v)) = (std::fs::File::open(local), client.target_verifier(name, info))
-        else {
+        let (Ok(file), Ok(mut v)) = (
+            std::fs::File::open(local),
+            client.target_verifier(name, info),
+        ) else {
             return false;
         };
         let mut reader = file.take(info.length.saturating_add(1));
@@ -245,4 +252,3 @@ impl Targets<'_> {
         }
     }
 }
-

@@ -84,8 +84,8 @@ impl Store {
         let root_path = self.dir.join("root.json");
         let root = read_regular(&root_path, limits.root)?
             .ok_or_else(|| io_err(&root_path, "no trusted root (run init first)"))?;
-        let mut client =
-            Client::new(&root, now).map_err(|e| io_err(&root_path, format!("trusted root: {e}")))?;
+        let mut client = Client::new(&root, now)
+            .map_err(|e| io_err(&root_path, format!("trusted root: {e}")))?;
         let entries = std::fs::read_dir(&self.dir).map_err(|e| io_err(&self.dir, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| io_err(&self.dir, e))?;

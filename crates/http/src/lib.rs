@@ -71,7 +71,9 @@ impl Client {
 
     fn build(
         ca_file: Option<&Path>,
-        timeouts: impl FnOnce(ureq::config::ConfigBuilder<ureq::typestate::AgentScope>) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+        timeouts: impl FnOnce(
+            ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+        ) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
         per_request: Option<Timeouts>,
     ) -> Result<Client, String> {
         let mut tls = TlsConfig::builder()

@@ -287,6 +287,17 @@ pub struct Client {
     cached: BTreeMap<String, Vec<u8>>,
 }
 
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("root", &self.root.signed.version)
+            .field("timestamp", &self.timestamp().map(|t| t.version))
+            .field("snapshot", &self.snapshot().map(|s| s.version))
+            .field("targets", &self.targets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 impl Client {
     /// Start from a trusted root (loaded out of band). It must carry its own threshold;
     /// its expiry is checked when the refresh has walked the root chain (5.3.10).
@@ -573,7 +584,11 @@ impl Client {
     }
 
     /// The keys and threshold `delegator` gives `role`.
-    fn delegation(&self, role: &str, delegator: &str) -> Result<(&BTreeMap<String, Key>, RoleKeys), Error> {
+    fn delegation(
+        &self,
+        role: &str,
+        delegator: &str,
+    ) -> Result<(&BTreeMap<String, Key>, RoleKeys), Error> {
         if delegator == "root" {
             let root = &self.root.signed;
             return Ok((&root.keys, role_keys(root, role)?.clone()));

@@ -195,11 +195,15 @@ pub fn verify_threshold(
     }
 }
 
-/// Sign a role's `signed` object with each signer: `{"signatures":[…],"signed":…}`.
+/// Sign a role's `signed` object with each distinct signer: `{"signatures":[…],"signed":…}`.
 pub fn sign_metadata<T: Serialize>(signed: &T, signers: &[&dyn Signer]) -> Result<Vec<u8>, String> {
     let message = canonical(signed)?;
-    let mut signatures = Vec::new();
+    let mut signatures: Vec<Signature> = Vec::new();
     for s in signers {
+        // One signature per key ID: a second one makes the document invalid.
+        if signatures.iter().any(|sig| sig.keyid == s.key_id()) {
+            continue;
+        }
         signatures.push(Signature {
             keyid: s.key_id(),
             sig: hex::encode(s.sign(&message)?),
@@ -207,4 +211,95 @@ pub fn sign_metadata<T: Serialize>(signed: &T, signers: &[&dyn Signer]) -> Resul
     }
     let doc = serde_json::json!({"signatures": signatures, "signed": signed});
     canonical(&doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::KeyVal;
+
+    // Keys and signatures made with python cryptography (as securesystemslib signs).
+    const P256_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE7QZxCzIDRVtMsWzDLl27SGT3c8KD\n+N//s4IV2ykShgYGhaNxVxihiHghLiot09ojwOZrdKQ2QdLt9/JuB/1/gw==\n-----END PUBLIC KEY-----\n";
+    const P256_SIG: &str = "3045022100e240749e8859cacf625887777580a59821f8454cab78ee4503a6a4c4f4b3c3100220711a38b1d8b001db188b2efa92c2bcc27a38786339fcf624a2cc8de8b90f3a18";
+    const P384_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEq4U87GZpjKAtlyX1op7mt2vS65/oTxz9\ncuVfF8WGuX7Kdic8KvE4fivmNg485pC4Fvi5728niuXcOUp3aD3q1/v/mSse+CFk\nTDSt+3d93WhUPUwj0ON8Tw+MGSw2fW2d\n-----END PUBLIC KEY-----\n";
+    const P384_SIG: &str = "30650231008607df7ec300176deb3cb4261d21229d5b8848d699c0c22eae7ebbd1fac2f7d6e7afe167a405b7c5efb6e505979d3627023077d170293e6227560096f9edb4937719f8e8b485f4bda06ea0e0143c9b1ca5d4921b635e4ab1de8f043707d9decb090d";
+    const RSA_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA79MXDM1aTIbg98079TRt\n0MIGPylB5rxr0MhwQgGpglxckA2Z+ATHTO+sg5a1J13pVlynqhbFBkSBrU5SQVOA\nuIkrmlE8CFwkOpL/7BgL4Kkk0q3TeU9CA6pL5sUspOZ4xWPtdcXDByN+4XvhJMlu\nUBwAiZa8mGl0HX+MxnSN80sFPzcsz/+m1BJkMuRJa3dekhnLeC2XOGTW4P13h91G\nqPTrIYGjz53G9nTvs06RCTga/ivZ3mC3Hza1+Mezx+ouWJ0vwQ1SvY+cz8bl+juS\nLsYbe6xYK8PLnBic7ZyTrSBWx06rLJJQx2u4iIZKpeTjxkXDTzzIeT7E36UBOtdl\nuwIDAQAB\n-----END PUBLIC KEY-----\n";
+    const RSA_SIG: &str = "875b9f83cedfc856486ddef7050ef7c9224b939d7319c27bdc1e5e723f0847ef18876c98caa0cb82605e0ae3aef8fe05d34eeb30a0549b8d1a5d14acdf16cc3adf7e414ccaadaa3c3109c5c6ea7be0c275487288e76c7e94aded1eeaaf8e9145dcb122ab165e6915d38f8de148735a17378b0902684688d9808f8536cb53956aafb1ba88dc551d9442235b6b08b2e85287b031883a94482346695f73ddae8aa010e737368adb1e71518ebf379851829e198157785baa28de0e247caf28d460e12b0ae561f8724fb18185de5499c9afc12b7e169a04df9b165dae2145b535da2fb35fec91f9ebb2be0b24b9fd5e2a94760109a1fad4f9912bb54920ea808db667";
+    const RSA_MAXSALT_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA79MXDM1aTIbg98079TRt\n0MIGPylB5rxr0MhwQgGpglxckA2Z+ATHTO+sg5a1J13pVlynqhbFBkSBrU5SQVOA\nuIkrmlE8CFwkOpL/7BgL4Kkk0q3TeU9CA6pL5sUspOZ4xWPtdcXDByN+4XvhJMlu\nUBwAiZa8mGl0HX+MxnSN80sFPzcsz/+m1BJkMuRJa3dekhnLeC2XOGTW4P13h91G\nqPTrIYGjz53G9nTvs06RCTga/ivZ3mC3Hza1+Mezx+ouWJ0vwQ1SvY+cz8bl+juS\nLsYbe6xYK8PLnBic7ZyTrSBWx06rLJJQx2u4iIZKpeTjxkXDTzzIeT7E36UBOtdl\nuwIDAQAB\n-----END PUBLIC KEY-----\n";
+    const RSA_MAXSALT_SIG: &str = "ee14cf8ea72563c39f511605322243378b554c97d9d2f249cfd39741b746c3941e400703c589de8fd6c7c642a3b0f69aaad5e9b212699e06d3425d19ae326a3098c1a6a177e4093b341d5bbe3c1ea2c6fd51c1067cd1b7ccdc9f0b3e9482c2392d772bd9e3a26e27ac204a4f36b990c4dbf5f949b55ec97eeffcc5c4e0aeec0c330f3041289d226ac7eb9ba1271413deaf5c2639165aff3dfe37b3fbd24c98e7e935c57a75ab7582c1912835953d7ef4bbb959cf469ad2908638b5ed0219a82ac46665d9228b38278ed5004b6a7ce3ea70dec873df7215f10f15986f623f8c2c10e3ff6185f4d5c0ab537f3ed6eb2ff456bc1554338d46e88c93309602c3d17d";
+    const RSA1024_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCluobm3s/tEqZtBabbT3lSNMNh\nSb5xPU4FPJq4lvPFVzTHdkfyxvAwDBRLW9bpe8nH2AYKj3zwdg3Lucnex07cqFYZ\nenRw8AhrQoOTWnzyko+dOTaFlNFWbioE58b0PK/YdJMaTX6FXbpTQf4pRZj7KlDC\nzbWbMgl2//UEwRJ0rQIDAQAB\n-----END PUBLIC KEY-----\n";
+    const RSA1024_SIG: &str = "55bcbd79037ec70c69a38922572f02d15ed0ddfe375b43ed4482266613dec93d4bf47f285a96eb81fcfb48f5a73ca5aff1f7e51abcc35f7576131ab9ce16fcf7fac97cd1b81ded44fb01b7b3125544069aece6e5073dc0a7bff62af23d95b38b93b7683b34c539b5ba9f0be50b7cdd93bc016d6aeca1d90168d28572fb87685d";
+    const MSG: &[u8] = br#"{"_type":"root","version":1}"#;
+
+    fn key(keytype: &str, scheme: &str, public: &str) -> Key {
+        Key {
+            keytype: keytype.into(),
+            scheme: scheme.into(),
+            keyval: KeyVal {
+                public: public.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn every_spec_key_type_verifies_and_rejects() {
+        let cases = [
+            ("ecdsa", "ecdsa-sha2-nistp256", P256_PEM, P256_SIG),
+            (
+                "ecdsa-sha2-nistp256",
+                "ecdsa-sha2-nistp256",
+                P256_PEM,
+                P256_SIG,
+            ),
+            ("ecdsa", "ecdsa-sha2-nistp384", P384_PEM, P384_SIG),
+            ("rsa", "rsassa-pss-sha256", RSA_PEM, RSA_SIG),
+            ("rsa", "rsassa-pss-sha256", RSA_MAXSALT_PEM, RSA_MAXSALT_SIG),
+        ];
+        for (keytype, scheme, public, sig) in cases {
+            let k = key(keytype, scheme, public);
+            assert!(verify_one(&k, MSG, sig), "{keytype}/{scheme}");
+            assert!(!verify_one(&k, b"other message", sig), "{keytype}/{scheme}");
+            let mut flipped = sig.to_string();
+            let last = if flipped.ends_with('0') { "1" } else { "0" };
+            flipped.replace_range(flipped.len() - 1.., last);
+            assert!(!verify_one(&k, MSG, &flipped), "{keytype}/{scheme}");
+        }
+    }
+
+    #[test]
+    fn mismatched_or_weak_keys_never_verify() {
+        // A P-256 key claimed as P-384, an RSA key under an ECDSA scheme, PKCS#1 v1.5.
+        assert!(!verify_one(
+            &key("ecdsa", "ecdsa-sha2-nistp384", P256_PEM),
+            MSG,
+            P256_SIG
+        ));
+        assert!(!verify_one(
+            &key("ecdsa-sha2-nistp384", "ecdsa-sha2-nistp256", P256_PEM),
+            MSG,
+            P256_SIG
+        ));
+        assert!(!verify_one(
+            &key("ecdsa", "ecdsa-sha2-nistp256", RSA_PEM),
+            MSG,
+            RSA_SIG
+        ));
+        assert!(!verify_one(
+            &key("rsa", "rsa-pkcs1v15-sha256", RSA_PEM),
+            MSG,
+            RSA_SIG
+        ));
+        // RSA below 2048 bits is refused even with a valid signature.
+        assert!(!verify_one(
+            &key("rsa", "rsassa-pss-sha256", RSA1024_PEM),
+            MSG,
+            RSA1024_SIG
+        ));
+        assert!(!verify_one(&key("ed25519", "ed25519", "zz"), MSG, "00"));
+        assert!(!verify_one(
+            &key("rsa", "rsassa-pss-sha256", "not pem"),
+            MSG,
+            RSA_SIG
+        ));
+    }
 }

@@ -27,9 +27,7 @@ pub fn check_device_id(id: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "device_id {id:?}: 1 to 64 of A-Z a-z 0-9 . _ : -"
-        ))
+        Err(format!("device_id {id:?}: 1 to 64 of A-Z a-z 0-9 . _ : -"))
     }
 }
 
@@ -109,7 +107,9 @@ fn parse_serial(file: &[u8]) -> Result<Enrollment, String> {
         }
     }
     if !ended {
-        return Err(format!("serial enrollment: no {SERIAL_END:?} line (cut short?)"));
+        return Err(format!(
+            "serial enrollment: no {SERIAL_END:?} line (cut short?)"
+        ));
     }
     if hex.len() % 2 != 0 {
         return Err("serial enrollment: odd number of hex digits".into());

@@ -453,7 +453,10 @@ mod tests {
         let name = "a".repeat(40);
         assert!(!path_matches(&pattern, &name));
         let stars = "*".repeat(1_000_000);
-        assert!(!path_matches(&stars, "x"), "over-long patterns match nothing");
+        assert!(
+            !path_matches(&stars, "x"),
+            "over-long patterns match nothing"
+        );
         assert!(path_matches(&"*".repeat(MAX_PATTERN_LEN), "anything"));
     }
 
