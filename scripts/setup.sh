@@ -10,6 +10,8 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # The interop tests make a venv for python-tuf.
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
+# The TUF conformance suite's expiry tests run the client under faketime.
+command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
