@@ -12,20 +12,7 @@ use std::process::Command;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{agent_download, python, workspace, Server};
-
-/// Lay the testkit repository out as a static site: metadata/ and targets/.
-fn write_repo(repo: &Repo, dir: &Path) {
-    for (name, bytes) in &repo.files {
-        let p = if name.ends_with(".json") && !name.contains('/') {
-            dir.join("metadata").join(name)
-        } else {
-            dir.join("targets").join(name)
-        };
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
-}
+use support::{agent_download, python, workspace, write_repo, Server};
 
 #[test]
 fn python_tuf_ngclient_downloads_everything_we_publish_and_rejects_a_tampered_byte() {

@@ -123,3 +123,16 @@ pub fn agent_download(
         .output()
         .unwrap()
 }
+
+/// Lay the testkit repository out as a static site: metadata/ and targets/.
+pub fn write_repo(repo: &hookswitch_trust::testkit::Repo, dir: &Path) {
+    for (name, bytes) in &repo.files {
+        let p = if name.ends_with(".json") && !name.contains('/') {
+            dir.join("metadata").join(name)
+        } else {
+            dir.join("targets").join(name)
+        };
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+}
