@@ -83,12 +83,15 @@ pub fn verify_one(key: &Key, message: &[u8], sig_hex: &str) -> bool {
     let public = key.keyval.public.as_str();
     match (key.keytype.as_str(), key.scheme.as_str()) {
         ("ed25519", "ed25519") => verify_ed25519(public, message, &sig),
+        #[cfg(feature = "ecdsa")]
         ("ecdsa" | "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256") => {
             verify_p256(public, message, &sig)
         }
+        #[cfg(feature = "ecdsa")]
         ("ecdsa" | "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384") => {
             verify_p384(public, message, &sig)
         }
+        #[cfg(feature = "rsa")]
         ("rsa", "rsassa-pss-sha256") => verify_rsa_pss_sha256(public, message, &sig),
         _ => false,
     }
@@ -111,37 +114,39 @@ fn verify_ed25519(public_hex: &str, message: &[u8], sig: &[u8]) -> bool {
         .is_ok()
 }
 
-fn verify_p256(pem: &str, message: &[u8], sig: &[u8]) -> bool {
-    use p256::ecdsa::signature::Verifier;
-    use p256::pkcs8::DecodePublicKey;
-    let (Ok(vk), Ok(sig)) = (
-        p256::ecdsa::VerifyingKey::from_public_key_pem(pem),
-        p256::ecdsa::Signature::from_der(sig),
-    ) else {
-        return false;
+/// ECDSA over P-256 with SHA-256, and over P-384 with SHA-384 (each curve's own digest):
+/// a PEM SubjectPublicKeyInfo key and a DER signature.
+#[cfg(feature = "ecdsa")]
+macro_rules! verify_ecdsa {
+    ($name:ident, $curve:ident) => {
+        fn $name(pem: &str, message: &[u8], sig: &[u8]) -> bool {
+            use $curve::ecdsa::signature::Verifier;
+            use $curve::pkcs8::DecodePublicKey;
+            let (Ok(vk), Ok(sig)) = (
+                $curve::ecdsa::VerifyingKey::from_public_key_pem(pem),
+                $curve::ecdsa::Signature::from_der(sig),
+            ) else {
+                return false;
+            };
+            vk.verify(message, &sig).is_ok()
+        }
     };
-    vk.verify(message, &sig).is_ok()
 }
-
-fn verify_p384(pem: &str, message: &[u8], sig: &[u8]) -> bool {
-    use p384::ecdsa::signature::Verifier;
-    use p384::pkcs8::DecodePublicKey;
-    let (Ok(vk), Ok(sig)) = (
-        p384::ecdsa::VerifyingKey::from_public_key_pem(pem),
-        p384::ecdsa::Signature::from_der(sig),
-    ) else {
-        return false;
-    };
-    vk.verify(message, &sig).is_ok()
-}
+#[cfg(feature = "ecdsa")]
+verify_ecdsa!(verify_p256, p256);
+#[cfg(feature = "ecdsa")]
+verify_ecdsa!(verify_p384, p384);
 
 /// Smallest RSA modulus accepted (NIST SP 800-131A).
+#[cfg(feature = "rsa")]
 pub const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted: bounds the cost of one verification.
+#[cfg(feature = "rsa")]
 pub const MAX_RSA_BITS: usize = 8192;
 
 /// RSASSA-PSS with SHA-256 and MGF1-SHA-256. Signers (securesystemslib, go-tuf, sigstore)
 /// use a salt as long as the digest; the maximal salt is accepted as well.
+#[cfg(feature = "rsa")]
 fn verify_rsa_pss_sha256(pem: &str, message: &[u8], sig: &[u8]) -> bool {
     use rsa::pkcs8::DecodePublicKey;
     use rsa::traits::PublicKeyParts;
@@ -241,6 +246,7 @@ mod tests {
         }
     }
 
+    #[cfg(all(feature = "ecdsa", feature = "rsa"))]
     #[test]
     fn every_spec_key_type_verifies_and_rejects() {
         let cases = [
@@ -266,6 +272,7 @@ mod tests {
         }
     }
 
+    #[cfg(all(feature = "ecdsa", feature = "rsa"))]
     #[test]
     fn mismatched_or_weak_keys_never_verify() {
         // A P-256 key claimed as P-384, an RSA key under an ECDSA scheme, PKCS#1 v1.5.

@@ -4,6 +4,12 @@
 
 use std::collections::BTreeMap;
 
+/// Which implementation this build hashes with.
+#[cfg(feature = "aws-lc")]
+pub const BACKEND: &str = "aws-lc-rs";
+#[cfg(not(feature = "aws-lc"))]
+pub const BACKEND: &str = "RustCrypto sha2";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
     Sha256,
