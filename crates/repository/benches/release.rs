@@ -130,11 +130,14 @@ fn per_device_refresh(devices: usize) {
     let after = load_metadata(dir.path());
     let mut bytes = Vec::new();
     let mut times = Vec::new();
+    let mut checks = Vec::new();
     for (c, &i) in clients.iter_mut().zip(&sample) {
+        let before = c.signature_checks();
         let t = Instant::now();
         let (b, found) = refresh_and_find(c, &after, &format!("config/{}.cfg", mac(i)));
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(found.unwrap().custom.unwrap()["release"], 2);
+        checks.push((c.signature_checks() - before) as f64);
         bytes.push(b as f64);
     }
     let snap = after
@@ -153,10 +156,9 @@ fn per_device_refresh(devices: usize) {
         sample.len()
     );
     println!("  targets: at most 64 KiB and at most 5 ms");
-    // The signatures one such refresh checks: one per metadata file it loads (each file
-    // here carries one signature), timed alone in this run.
+    // The signatures one such refresh checks, timed alone in this run.
     let c = &clients[0];
-    let checked = c.trusted_files().len() - 1; // the root was checked before the refresh
+    let checked = median(checks);
     let ts = c.trusted_files()[1].1.to_vec();
     let doc: serde_json::Value = serde_json::from_slice(&ts).unwrap();
     let message = hookswitch_trust::crypto::canonical(&doc["signed"]).unwrap();
@@ -169,9 +171,9 @@ fn per_device_refresh(devices: usize) {
         assert!(hookswitch_trust::crypto::verify_one(&key, &message, &sig));
     }
     let per_sig = t.elapsed().as_secs_f64() * 1000.0 / n as f64;
-    let sigs = per_sig * checked as f64;
+    let sigs = per_sig * checked;
     println!(
-        "  signature checks in that refresh: {checked} x {per_sig:.3} ms = {sigs:.2} ms; the whole refresh costs {:.1}x its signature checks (target <= 2x)",
+        "  signature checks in that refresh (median): {checked} x {per_sig:.3} ms = {sigs:.2} ms; the whole refresh costs {:.1}x its signature checks (target <= 2x)",
         median(times.clone()) / sigs
     );
 }

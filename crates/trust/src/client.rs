@@ -88,11 +88,108 @@ fn malformed(role: &str, reason: impl ToString) -> Error {
     }
 }
 
-/// A verified metadata document and the exact bytes it came from.
+/// A parsed document: the exact bytes it came from, the canonical form of its `signed`
+/// object (what signatures cover), and the keys that last met its threshold, so a
+/// document kept in memory is not verified twice against the same keys.
 #[derive(Debug, Clone)]
-pub struct Verified<T> {
-    pub signed: T,
-    pub raw: Vec<u8>,
+struct Loaded<T> {
+    signed: T,
+    raw: Vec<u8>,
+    message: Vec<u8>,
+    signatures: Vec<Signature>,
+    verified_by: Option<Authority>,
+}
+
+/// The keys and threshold a document's signatures were checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Authority {
+    keys: Vec<(String, Key)>,
+    threshold: u32,
+}
+
+impl Authority {
+    fn new(keys: &BTreeMap<String, Key>, authorised: &RoleKeys) -> Authority {
+        Authority {
+            keys: authorised
+                .keyids
+                .iter()
+                .filter_map(|id| keys.get(id).map(|k| (id.clone(), k.clone())))
+                .collect(),
+            threshold: authorised.threshold,
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Validate> Loaded<T> {
+    fn parse(role: &str, expected_type: &str, bytes: &[u8]) -> Result<Loaded<T>, Error> {
+        let (signed, message, signatures) = parse(role, expected_type, bytes)?;
+        Ok(Loaded {
+            signed,
+            raw: bytes.to_vec(),
+            message,
+            signatures,
+            verified_by: None,
+        })
+    }
+
+    /// Check the threshold unless these very keys already did. Returns how many
+    /// signatures were checked.
+    fn verify(
+        &mut self,
+        role: &str,
+        keys: &BTreeMap<String, Key>,
+        authorised: &RoleKeys,
+    ) -> Result<u64, Error> {
+        let authority = Authority::new(keys, authorised);
+        if self.verified_by.as_ref() == Some(&authority) {
+            return Ok(0);
+        }
+        let checked = check_signatures(role, &self.message, &self.signatures, keys, authorised)?;
+        self.verified_by = Some(authority);
+        Ok(checked)
+    }
+}
+
+/// A local copy offered by the driver (bytes from disk) or kept from this client's last
+/// refresh (already parsed).
+#[derive(Debug, Clone)]
+enum Local {
+    Bytes(Vec<u8>),
+    Timestamp(Loaded<Timestamp>),
+    Snapshot(Loaded<Snapshot>),
+    Targets(Loaded<Targets>),
+}
+
+/// Which [`Local`] variant holds a document of this type.
+trait FromLocal: Sized {
+    fn from_local(local: Local) -> Option<Loaded<Self>>;
+}
+
+impl FromLocal for Timestamp {
+    fn from_local(local: Local) -> Option<Loaded<Self>> {
+        match local {
+            Local::Timestamp(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl FromLocal for Snapshot {
+    fn from_local(local: Local) -> Option<Loaded<Self>> {
+        match local {
+            Local::Snapshot(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl FromLocal for Targets {
+    fn from_local(local: Local) -> Option<Loaded<Self>> {
+        match local {
+            Local::Targets(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// A file that has just verified: store `bytes` as [`metadata_file_name`]`(role)`.
@@ -139,14 +236,19 @@ fn parse<T: DeserializeOwned + Validate>(
     Ok((signed, message, env.signatures))
 }
 
-/// Check a parsed document's signatures against `keys` and `authorised`.
+/// Check a parsed document's signatures against `keys` and `authorised`; returns how many
+/// signatures were checked.
 fn check_signatures(
     role: &str,
     message: &[u8],
     signatures: &[Signature],
     keys: &BTreeMap<String, Key>,
     authorised: &RoleKeys,
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
+    let checked = signatures
+        .iter()
+        .filter(|s| authorised.keyids.contains(&s.keyid) && keys.contains_key(&s.keyid))
+        .count() as u64;
     verify_threshold(
         message,
         signatures,
@@ -154,7 +256,7 @@ fn check_signatures(
         &authorised.keyids,
         authorised.threshold,
     )
-    .map(|_| ())
+    .map(|_| checked)
     .map_err(|valid| Error::Threshold {
         role: role.to_string(),
         valid,
@@ -263,12 +365,10 @@ pub struct Device {
     pub id: String,
 }
 
-/// A targets role the client trusts, and the delegators it was verified against.
+/// A targets role the client trusts, and the delegators whose keys it met.
 #[derive(Debug, Clone)]
 struct TrustedTargets {
-    doc: Verified<Targets>,
-    message: Vec<u8>,
-    signatures: Vec<Signature>,
+    doc: Loaded<Targets>,
     delegators: BTreeSet<String>,
 }
 
@@ -279,12 +379,13 @@ struct TrustedTargets {
 pub struct Client {
     now: i64,
     limits: Limits,
-    root: Verified<Root>,
-    timestamp: Option<Verified<Timestamp>>,
-    snapshot: Option<Verified<Snapshot>>,
+    root: Loaded<Root>,
+    timestamp: Option<Loaded<Timestamp>>,
+    snapshot: Option<Loaded<Snapshot>>,
     targets: BTreeMap<String, TrustedTargets>,
-    /// Local copies offered by the driver: untrusted until they pass a load's checks.
-    cached: BTreeMap<String, Vec<u8>>,
+    /// Local copies: untrusted until they pass the checks of the step that uses them.
+    cached: BTreeMap<String, Local>,
+    signature_checks: u64,
 }
 
 impl std::fmt::Debug for Client {
@@ -302,25 +403,21 @@ impl Client {
     /// Start from a trusted root (loaded out of band). It must carry its own threshold;
     /// its expiry is checked when the refresh has walked the root chain (5.3.10).
     pub fn new(trusted_root: &[u8], now: i64) -> Result<Self, Error> {
-        let (root, message, sigs): (Root, _, _) = parse("root", "root", trusted_root)?;
-        check_signatures(
-            "root",
-            &message,
-            &sigs,
-            &root.keys,
-            role_keys(&root, "root")?,
-        )?;
+        let mut root: Loaded<Root> = Loaded::parse("root", "root", trusted_root)?;
+        let (keys, authorised) = (
+            root.signed.keys.clone(),
+            role_keys(&root.signed, "root")?.clone(),
+        );
+        let checked = root.verify("root", &keys, &authorised)?;
         Ok(Client {
             now,
             limits: Limits::default(),
-            root: Verified {
-                signed: root,
-                raw: trusted_root.to_vec(),
-            },
+            root,
             timestamp: None,
             snapshot: None,
             targets: BTreeMap::new(),
             cached: BTreeMap::new(),
+            signature_checks: checked,
         })
     }
 
@@ -332,6 +429,12 @@ impl Client {
     /// The time the client judges expiry against (Unix seconds).
     pub fn set_now(&mut self, now: i64) {
         self.now = now;
+    }
+
+    /// How many signatures this client has checked (a document already verified by the
+    /// same keys is not checked again).
+    pub fn signature_checks(&self) -> u64 {
+        self.signature_checks
     }
 
     pub fn root(&self) -> &Root {
@@ -368,7 +471,19 @@ impl Client {
     /// of the workflow, and otherwise ignored.
     pub fn offer_cached(&mut self, role: &str, bytes: Vec<u8>) {
         if role != "root" {
-            self.cached.insert(role.to_string(), bytes);
+            self.cached.insert(role.to_string(), Local::Bytes(bytes));
+        }
+    }
+
+    /// The local copy of `role`, parsed; None if there is none or it does not parse.
+    fn take_local<T: FromLocal + DeserializeOwned + Validate>(
+        &mut self,
+        role: &str,
+        expected_type: &str,
+    ) -> Option<Loaded<T>> {
+        match self.cached.remove(role)? {
+            Local::Bytes(b) => Loaded::parse(role, expected_type, &b).ok(),
+            other => T::from_local(other),
         }
     }
 
@@ -392,21 +507,23 @@ impl Client {
             ));
         }
         Self::too_long("root", bytes, self.limits.root)?;
+        let mut new: Loaded<Root> = Loaded::parse("root", "root", bytes)?;
         let old = &self.root.signed;
-        let (new, message, sigs): (Root, _, _) = parse("root", "root", bytes)?;
-        check_signatures("root", &message, &sigs, &old.keys, role_keys(old, "root")?)?;
-        if new.version != old.version + 1 {
+        self.signature_checks += new.verify("root", &old.keys, role_keys(old, "root")?)?;
+        if new.signed.version != old.version + 1 {
             return Err(Error::Version {
                 role: "root".into(),
                 expected: old.version + 1,
-                got: new.version,
+                got: new.signed.version,
             });
         }
-        check_signatures("root", &message, &sigs, &new.keys, role_keys(&new, "root")?)?;
-        self.root = Verified {
-            signed: new,
-            raw: bytes.to_vec(),
-        };
+        let (keys, authorised) = (
+            new.signed.keys.clone(),
+            role_keys(&new.signed, "root")?.clone(),
+        );
+        // And by the new root's own keys (skipped only if they are the very same).
+        self.signature_checks += new.verify("root", &keys, &authorised)?;
+        self.root = new;
         Ok(())
     }
 
@@ -423,24 +540,22 @@ impl Client {
     /// trusted one (nothing to do). A newer but expired timestamp is kept for rollback
     /// checks and reported as [`Error::Expired`].
     pub fn update_timestamp(&mut self, bytes: &[u8]) -> Result<bool, Error> {
+        Self::too_long("timestamp", bytes, self.limits.timestamp)?;
+        self.load_timestamp(Loaded::parse("timestamp", "timestamp", bytes)?)
+    }
+
+    fn load_timestamp(&mut self, mut new: Loaded<Timestamp>) -> Result<bool, Error> {
         if self.snapshot.is_some() {
             return Err(Error::Protocol(
                 "timestamp cannot change after the snapshot".into(),
             ));
         }
         self.check_final_root()?;
-        Self::too_long("timestamp", bytes, self.limits.timestamp)?;
         let root = &self.root.signed;
-        let (new, message, sigs): (Timestamp, _, _) = parse("timestamp", "timestamp", bytes)?;
-        check_signatures(
-            "timestamp",
-            &message,
-            &sigs,
-            &root.keys,
-            role_keys(root, "timestamp")?,
-        )?;
+        self.signature_checks +=
+            new.verify("timestamp", &root.keys, role_keys(root, "timestamp")?)?;
         if let Some(old) = &self.timestamp {
-            let old = &old.signed;
+            let (old, new) = (&old.signed, &new.signed);
             if new.version < old.version {
                 return Err(Error::Rollback {
                     role: "timestamp".into(),
@@ -460,10 +575,7 @@ impl Client {
                 });
             }
         }
-        self.timestamp = Some(Verified {
-            signed: new,
-            raw: bytes.to_vec(),
-        });
+        self.timestamp = Some(new);
         self.check_final_timestamp()?;
         Ok(true)
     }
@@ -479,37 +591,34 @@ impl Client {
         Ok(&ts.signed.meta["snapshot.json"])
     }
 
-    /// 5.5. `from_cache`: bytes that verified as a snapshot before, whose hashes the
-    /// current timestamp may no longer list. A verified snapshot that is expired or not
-    /// the version the timestamp names stays loaded for rollback checks, and the error
-    /// says why it cannot be final.
-    pub fn update_snapshot(&mut self, bytes: &[u8], from_cache: bool) -> Result<(), Error> {
-        if !self.targets.is_empty() {
-            return Err(Error::Protocol(
-                "snapshot cannot change after targets".into(),
-            ));
-        }
+    /// 5.5. A verified snapshot that is expired or not the version the timestamp names
+    /// stays loaded for rollback checks, and the error says why it cannot be final.
+    pub fn update_snapshot(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let meta = self.check_final_timestamp()?.clone();
         Self::too_long(
             "snapshot",
             bytes,
             meta.length.unwrap_or(self.limits.snapshot),
         )?;
-        if !from_cache {
-            check_meta("snapshot", &meta, bytes)?;
+        check_meta("snapshot", &meta, bytes)?;
+        self.load_snapshot(Loaded::parse("snapshot", "snapshot", bytes)?)
+    }
+
+    /// A snapshot that verified before (a local copy): the current timestamp may no longer
+    /// list its hashes, so only its signatures, rollback, expiry and version are checked.
+    fn load_snapshot(&mut self, mut new: Loaded<Snapshot>) -> Result<(), Error> {
+        if !self.targets.is_empty() {
+            return Err(Error::Protocol(
+                "snapshot cannot change after targets".into(),
+            ));
         }
+        self.check_final_timestamp()?;
         let root = &self.root.signed;
-        let (new, message, sigs): (Snapshot, _, _) = parse("snapshot", "snapshot", bytes)?;
-        check_signatures(
-            "snapshot",
-            &message,
-            &sigs,
-            &root.keys,
-            role_keys(root, "snapshot")?,
-        )?;
+        self.signature_checks +=
+            new.verify("snapshot", &root.keys, role_keys(root, "snapshot")?)?;
         if let Some(old) = &self.snapshot {
             for (name, old_meta) in &old.signed.meta {
-                match new.meta.get(name) {
+                match new.signed.meta.get(name) {
                     None => return Err(Error::Missing(format!("snapshot: {name} was removed"))),
                     Some(m) if m.version < old_meta.version => {
                         return Err(Error::Rollback {
@@ -522,10 +631,7 @@ impl Client {
                 }
             }
         }
-        self.snapshot = Some(Verified {
-            signed: new,
-            raw: bytes.to_vec(),
-        });
+        self.snapshot = Some(new);
         self.check_final_snapshot().map(|_| ())
     }
 
@@ -635,32 +741,37 @@ impl Client {
         bytes: &[u8],
     ) -> Result<(), Error> {
         check_role_name(role)?;
+        let meta = self.targets_meta(role)?;
+        Self::too_long(role, bytes, meta.length.unwrap_or(self.limits.targets))?;
+        self.load_targets(role, delegator, Loaded::parse(role, "targets", bytes)?)
+    }
+
+    fn load_targets(
+        &mut self,
+        role: &str,
+        delegator: &str,
+        mut new: Loaded<Targets>,
+    ) -> Result<(), Error> {
         self.check_final_snapshot()?;
         let meta = self.targets_meta(role)?.clone();
-        Self::too_long(role, bytes, meta.length.unwrap_or(self.limits.targets))?;
-        check_meta(role, &meta, bytes)?;
-        let (new, message, sigs): (Targets, _, _) = parse(role, "targets", bytes)?;
+        check_meta(role, &meta, &new.raw)?;
         let (keys, rk) = self.delegation(role, delegator)?;
-        check_signatures(role, &message, &sigs, keys, &rk)?;
-        if new.version != meta.version {
+        let checked = new.verify(role, keys, &rk)?;
+        self.signature_checks += checked;
+        if new.signed.version != meta.version {
             return Err(Error::Version {
                 role: role.into(),
                 expected: meta.version,
-                got: new.version,
+                got: new.signed.version,
             });
         }
-        if is_expired(&new.expires, self.now) {
-            return Err(expired(role, &new.expires));
+        if is_expired(&new.signed.expires, self.now) {
+            return Err(expired(role, &new.signed.expires));
         }
         self.targets.insert(
             role.to_string(),
             TrustedTargets {
-                doc: Verified {
-                    signed: new,
-                    raw: bytes.to_vec(),
-                },
-                message,
-                signatures: sigs,
+                doc: new,
                 delegators: BTreeSet::from([delegator.to_string()]),
             },
         );
@@ -678,14 +789,15 @@ impl Client {
             }
             // Reached through another delegator: its signatures must meet this one's keys.
             let (keys, rk) = self.delegation(role, delegator)?;
-            check_signatures(role, &t.message, &t.signatures, keys, &rk)?;
+            let (keys, rk) = (keys.clone(), rk);
             if let Some(t) = self.targets.get_mut(role) {
+                self.signature_checks += t.doc.verify(role, &keys, &rk)?;
                 t.delegators.insert(delegator.to_string());
             }
             return Ok(None);
         }
-        if let Some(bytes) = self.cached.remove(role) {
-            if self.update_targets(role, delegator, &bytes).is_ok() {
+        if let Some(local) = self.take_local::<Targets>(role, "targets") {
+            if self.load_targets(role, delegator, local).is_ok() {
                 return Ok(None);
             }
         }
@@ -697,16 +809,17 @@ impl Client {
     }
 
     /// Start the refresh workflow (root, timestamp, snapshot, top-level targets). What this
-    /// client loaded before becomes a local copy, judged again as the spec says.
+    /// client loaded before becomes a local copy, judged again as the spec says (without
+    /// parsing it again, or checking signatures the same keys already checked).
     pub fn refresh(&mut self) -> Refresh {
         if let Some(t) = self.timestamp.take() {
-            self.cached.insert("timestamp".into(), t.raw);
+            self.cached.insert("timestamp".into(), Local::Timestamp(t));
         }
         if let Some(s) = self.snapshot.take() {
-            self.cached.insert("snapshot".into(), s.raw);
+            self.cached.insert("snapshot".into(), Local::Snapshot(s));
         }
         for (role, t) in std::mem::take(&mut self.targets) {
-            self.cached.insert(role, t.doc.raw);
+            self.cached.insert(role, Local::Targets(t.doc));
         }
         Refresh {
             stage: Stage::Root,
@@ -872,9 +985,9 @@ impl Refresh {
                 Stage::Root => self.stage = Stage::Timestamp,
                 Stage::Timestamp => {
                     client.check_final_root()?;
-                    if let Some(local) = client.cached.remove("timestamp") {
+                    if let Some(local) = client.take_local::<Timestamp>("timestamp", "timestamp") {
                         // Not valid as final (expired) still counts for rollback checks.
-                        let _ = client.update_timestamp(&local);
+                        let _ = client.load_timestamp(local);
                     }
                     self.stage = Stage::FetchTimestamp;
                 }
@@ -885,8 +998,8 @@ impl Refresh {
                     }))
                 }
                 Stage::Snapshot => {
-                    if let Some(local) = client.cached.remove("snapshot") {
-                        if client.update_snapshot(&local, true).is_ok() {
+                    if let Some(local) = client.take_local::<Snapshot>("snapshot", "snapshot") {
+                        if client.load_snapshot(local).is_ok() {
                             self.stage = Stage::Targets;
                             continue;
                         }
@@ -940,7 +1053,7 @@ impl Refresh {
                 Ok(if new { persist("timestamp", b) } else { None })
             }
             (Stage::FetchSnapshot, Some(b)) => {
-                client.update_snapshot(b, false)?;
+                client.update_snapshot(b)?;
                 self.stage = Stage::Targets;
                 Ok(persist("snapshot", b))
             }
