@@ -391,7 +391,7 @@ fn an_expired_cached_targets_file_is_refused() {
     let mut dev = Endpoint::new(repo.trusted_root());
     dev.refresh(&repo.files).unwrap();
     dev.now = hookswitch_trust::time::parse(soon).unwrap() + 1;
-    let e = dev.refresh(&repo.files).err().expect("expired targets");
+    let e = dev.refresh(&repo.files).expect_err("expired targets");
     assert!(
         matches!(e, Error::Expired { ref role, .. } if role == "targets"),
         "{e}"
