@@ -178,6 +178,20 @@ fn per_device_refresh(devices: usize) {
     );
 }
 
+/// Feed a file to `sink` in 1 MiB reads; seconds taken.
+fn stream_file(path: &Path, sink: &mut dyn FnMut(&[u8])) -> f64 {
+    let mut f = std::fs::File::open(path).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let t = Instant::now();
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            return t.elapsed().as_secs_f64();
+        }
+        sink(&buf[..n]);
+    }
+}
+
 fn hash_vs_openssl(size: u64) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("firmware.rom");
@@ -201,18 +215,9 @@ fn hash_vs_openssl(size: u64) {
         let client =
             Client::new(&hookswitch_trust::testkit::Repo::new().trusted_root(), NOW).unwrap();
         let mut v = client.target_verifier("firmware/x.rom", &info).unwrap();
-        let mut f = std::fs::File::open(&path).unwrap();
-        let mut buf = vec![0u8; 1 << 20];
-        let t = Instant::now();
-        loop {
-            let n = f.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            v.update(&buf[..n]).unwrap();
-        }
+        let took = stream_file(&path, &mut |chunk| v.update(chunk).unwrap());
         let _ = v.finish(); // the expected hash is a dummy: only the time matters here
-        t.elapsed().as_secs_f64()
+        took
     };
     let openssl = || {
         let t = Instant::now();
@@ -228,18 +233,9 @@ fn hash_vs_openssl(size: u64) {
     let sha2_alone = || {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        let mut f = std::fs::File::open(&path).unwrap();
-        let mut buf = vec![0u8; 1 << 20];
-        let t = Instant::now();
-        loop {
-            let n = f.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
+        let took = stream_file(&path, &mut |chunk| h.update(chunk));
         let _ = h.finalize();
-        t.elapsed().as_secs_f64()
+        took
     };
     let _ = (ours(), openssl()); // warm the page cache
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());

@@ -625,6 +625,23 @@ fn a_wrong_bin_signature_is_refused() {
     );
 }
 
+/// Add `roles` to the top-level targets' delegations at `at`, with the bin key (the key the
+/// kit signs roles it has no key for with).
+fn top_level_delegates<const N: usize>(repo: &mut Repo, at: usize, roles: [DelegatedRole; N]) {
+    let signer = repo.bin_key.public_key();
+    let d = repo
+        .targets
+        .get_mut("targets")
+        .unwrap()
+        .delegations
+        .as_mut()
+        .unwrap();
+    d.keys.insert(key_id(&signer), signer);
+    let list = d.roles.as_mut().unwrap();
+    let at = at.min(list.len());
+    list.splice(at..at, roles);
+}
+
 /// Issue 8 item 5: one role reached through two delegators. Loaded through the one whose
 /// keys it meets, it must not be reused for the other without meeting that one's keys.
 #[test]
@@ -640,18 +657,7 @@ fn a_role_shared_by_two_delegators_is_checked_against_each() {
         paths: Some(vec!["a/*".into(), "b/*".into()]),
         path_hash_prefixes: None,
     };
-    let d = repo
-        .targets
-        .get_mut("targets")
-        .unwrap()
-        .delegations
-        .as_mut()
-        .unwrap();
-    d.keys.insert(key_id(&signer), signer.clone());
-    d.roles
-        .as_mut()
-        .unwrap()
-        .extend([team("team-a"), team("team-b")]);
+    top_level_delegates(&mut repo, usize::MAX, [team("team-a"), team("team-b")]);
     let delegate_shared = |key: hookswitch_trust::metadata::Key, path: &str| {
         repo::targets(
             1,
@@ -697,25 +703,15 @@ fn a_role_shared_by_two_delegators_is_checked_against_each() {
 fn role_names_are_encoded_in_requests_and_file_names() {
     let mut repo = Repo::new();
     let signer = repo.bin_key.public_key();
-    let d = repo
-        .targets
-        .get_mut("targets")
-        .unwrap()
-        .delegations
-        .as_mut()
-        .unwrap();
-    d.keys.insert(key_id(&signer), signer.clone());
-    d.roles.as_mut().unwrap().insert(
-        0,
-        DelegatedRole {
-            name: "../x".into(),
-            keyids: vec![key_id(&signer)],
-            threshold: 1,
-            terminating: false,
-            paths: Some(vec!["*".into()]),
-            path_hash_prefixes: None,
-        },
-    );
+    let role = DelegatedRole {
+        name: "../x".into(),
+        keyids: vec![key_id(&signer)],
+        threshold: 1,
+        terminating: false,
+        paths: Some(vec!["*".into()]),
+        path_hash_prefixes: None,
+    };
+    top_level_delegates(&mut repo, 0, [role]);
     repo.targets.insert(
         "../x".into(),
         repo::targets(1, LATER, BTreeMap::new(), None),
