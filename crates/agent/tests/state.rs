@@ -140,18 +140,66 @@ fn several_targets_download_in_order_and_the_first_failure_stops() {
     let s = setup();
     let out = s.download(&["firmware/T54W.rom", "apps/directory.apk"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(s.dl.path().join("firmware%2FT54W.rom").is_file());
-    assert!(s.dl.path().join("apps%2Fdirectory.apk").is_file());
+    assert!(s.dl.path().join("firmware/T54W.rom").is_file());
+    assert!(s.dl.path().join("apps/directory.apk").is_file());
     let out = s.download(&[
         "config/001565aabbcc.cfg",
         "firmware/none.rom",
         "config/001565ddeeff.cfg",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(s.dl.path().join("config%2F001565aabbcc.cfg").is_file());
+    assert!(s.dl.path().join("config/001565aabbcc.cfg").is_file());
     assert!(
-        !s.dl.path().join("config%2F001565ddeeff.cfg").exists(),
+        !s.dl.path().join("config/001565ddeeff.cfg").exists(),
         "nothing after the failure"
+    );
+}
+
+#[test]
+fn targets_are_stored_under_their_paths_and_never_outside() {
+    let s = setup();
+    // Something in the way of config/: not followed, not replaced.
+    std::os::unix::fs::symlink("/tmp", s.dl.path().join("config")).unwrap();
+    let out = s.download(&["config/001565aabbcc.cfg"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not a directory"), "{}", stderr(&out));
+    assert!(!Path::new("/tmp/001565aabbcc.cfg").exists());
+    std::fs::remove_file(s.dl.path().join("config")).unwrap();
+    let out = s.download(&["config/001565aabbcc.cfg"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("config/001565aabbcc.cfg:") && said.contains("sha256 verified, release 1"),
+        "{said}"
+    );
+    assert!(s.dl.path().join("config/001565aabbcc.cfg").is_file());
+}
+
+#[test]
+fn missing_flags_are_reported_together() {
+    let meta = tempfile::tempdir().unwrap();
+    let out = Command::new(AGENT)
+        .arg("--metadata-dir")
+        .arg(meta.path())
+        .arg("download")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "missing --metadata-url URL, --target-name PATH, --target-base-url URL, --target-dir DIR"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let help = Command::new(AGENT)
+        .args(["download", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--target-base-url") && help.contains("--min-rate"),
+        "{help}"
     );
 }
 
@@ -160,7 +208,8 @@ fn a_killed_download_leaves_no_temp_file_behind() {
     let s = setup();
     let stale =
         s.dl.path()
-            .join(".firmware%2FT54W.rom.tmp-4242-0011223344556677-0");
+            .join("firmware/.T54W.rom.tmp-4242-0011223344556677-0");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
     std::fs::write(&stale, b"half a firmware").unwrap();
     let out = s.download(&["firmware/T54W.rom"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -320,7 +320,7 @@ fn ceremony_publish_enroll_and_download() {
         &dl,
     ));
     assert_eq!(
-        std::fs::read(dl.join("config%2F001565aabbcc.cfg")).unwrap(),
+        std::fs::read(dl.join("config/001565aabbcc.cfg")).unwrap(),
         b"static.wifi.enable = 0\n"
     );
     ok(agent_download(&meta, &server, "firmware/T54W.rom", &dl));
