@@ -26,8 +26,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     assert!(c.update_targets("targets", "root", data).is_err());
     let mut c = client.clone();
     assert!(c.update_targets("config-bin-3", "config", data).is_err());
-    // As local copies: ignored unless they verify, and the refresh still succeeds.
-    for role in ["timestamp", "snapshot", "targets", "config"] {
+    // As a local copy (the first byte picks the role): ignored unless it verifies, and the
+    // refresh still succeeds.
+    if let Some((pick, rest)) = data.split_first() {
+        let role = ["timestamp", "snapshot", "targets", "config"][usize::from(*pick) % 4];
+        let data = rest;
         let mut c = Client::new(&repo.trusted_root(), 1_900_000_000).expect("root");
         c.offer_cached(role, data.to_vec());
         let mut fetch =
