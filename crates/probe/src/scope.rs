@@ -12,6 +12,9 @@ pub struct Cidr {
 /// The largest range one target may expand to.
 pub const MAX_HOSTS_PER_TARGET: u128 = 65_536;
 
+/// The most distinct hosts one run may expand to (sixteen /16s).
+pub const MAX_HOSTS: usize = 1 << 20;
+
 impl std::str::FromStr for Cidr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -138,6 +141,11 @@ pub fn resolve(targets: &[String], allow: &[Cidr]) -> Result<Vec<IpAddr>, String
             if seen.insert(ip) {
                 out.push(ip);
             }
+            if out.len() > MAX_HOSTS {
+                return Err(format!(
+                    "{origin}: the targets expand to more than {MAX_HOSTS} hosts; split the run"
+                ));
+            }
         }
     }
     Ok(out)
@@ -214,6 +222,10 @@ mod tests {
         let start = std::time::Instant::now();
         let hosts = resolve(&targets, &allow).unwrap();
         assert_eq!(hosts.len(), 4 * 65_534);
+        let many: Vec<String> = (0..17).map(|i| format!("10.{i}.0.0/16")).collect();
+        assert!(resolve(&many, &allow)
+            .unwrap_err()
+            .contains("more than 1048576 hosts"));
         assert!(
             start.elapsed() < std::time::Duration::from_secs(5),
             "{:?}",
