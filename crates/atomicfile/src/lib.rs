@@ -124,6 +124,83 @@ fn not_regular(ft: &std::fs::FileType) -> std::io::Error {
     )
 }
 
+/// Why [`read_regular`] did not return a file's bytes.
+#[derive(Debug)]
+pub enum ReadError {
+    /// A FIFO, a device, a directory, a socket: not opened for reading at all (or, if it
+    /// was swapped in after the check, opened non-blocking and not read).
+    NotRegular(&'static str),
+    /// Larger than the caller's limit (`len` as far as it is known).
+    TooLarge {
+        len: u64,
+        max: u64,
+    },
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::NotRegular(kind) => write!(f, "{kind}, not a regular file; not read"),
+            ReadError::TooLarge { len, max } => {
+                write!(f, "{len} bytes, over the limit of {max}; not read")
+            }
+            ReadError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+/// Read a regular file (following symlinks) of at most `max_len` bytes. Anything else is
+/// never read as data: a FIFO would block, `/dev/zero` would never end.
+pub fn read_regular(path: &Path, max_len: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let regular = |meta: &std::fs::Metadata| -> Result<(), ReadError> {
+        if !meta.is_file() {
+            return Err(ReadError::NotRegular(kind_of(&meta.file_type())));
+        }
+        if meta.len() > max_len {
+            return Err(ReadError::TooLarge {
+                len: meta.len(),
+                max: max_len,
+            });
+        }
+        Ok(())
+    };
+    regular(&std::fs::metadata(path)?)?;
+    // Non-blocking, and checked again once open: a FIFO swapped in meanwhile cannot hang us.
+    let f = open_nonblocking(path)?;
+    regular(&f.metadata()?)?;
+    let mut bytes = Vec::new();
+    f.take(max_len.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_len {
+        return Err(ReadError::TooLarge {
+            len: bytes.len() as u64,
+            max: max_len,
+        });
+    }
+    Ok(bytes)
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
 /// The regular file that `path` names (following symlinks), or an error if it names
 /// anything else.
 fn regular_target(path: &Path) -> std::io::Result<PathBuf> {
@@ -332,6 +409,31 @@ mod tests {
         std::os::unix::fs::symlink("made.json", &d).unwrap();
         write(&d, b"x").unwrap();
         assert_eq!(std::fs::read(dir.path().join("made.json")).unwrap(), b"x");
+    }
+
+    #[test]
+    fn only_regular_files_are_read_and_only_up_to_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f");
+        mkfifo(&fifo);
+        let e = read_regular(&fifo, 10).unwrap_err();
+        assert!(matches!(e, ReadError::NotRegular("a FIFO")), "{e}");
+        let e = read_regular(Path::new("/dev/zero"), 10).unwrap_err();
+        assert!(
+            matches!(e, ReadError::NotRegular("a character device")),
+            "{e}"
+        );
+        let p = dir.path().join("r");
+        write(&p, b"0123456789").unwrap();
+        assert_eq!(read_regular(&p, 10).unwrap(), b"0123456789");
+        assert!(matches!(
+            read_regular(&p, 9),
+            Err(ReadError::TooLarge { len: 10, max: 9 })
+        ));
+        assert!(matches!(
+            read_regular(&dir.path().join("missing"), 9),
+            Err(ReadError::Io(_))
+        ));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Reading configuration files from disk and auditing them, in parallel.
 
+use hookswitch_atomicfile::ReadError;
 use hookswitch_audit::{evaluate, FileReport};
 use hookswitch_controls::Profile;
 use hookswitch_vendors::layered::{mac_file_stem, merge, poly_config_files, yealink_boot_includes};
@@ -63,10 +64,9 @@ fn not_a_file(path: &Path) -> Result<Option<String>, std::io::Error> {
         Ok(m) if m.is_dir() => Ok(Some(
             "symbolic link to a directory; not followed (it could loop)".into(),
         )),
-        Ok(m) => Ok(Some(format!(
-            "{}, not a regular file; not read",
-            hookswitch_atomicfile::kind_of(&m.file_type())
-        ))),
+        Ok(m) => Ok(Some(
+            ReadError::NotRegular(hookswitch_atomicfile::kind_of(&m.file_type())).to_string(),
+        )),
         Err(e) if is_link && e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
             Ok(Some("symbolic link loop; not followed".into()))
         }
@@ -77,37 +77,23 @@ fn not_a_file(path: &Path) -> Result<Option<String>, std::io::Error> {
     }
 }
 
-/// Read a regular file of at most `MAX_FILE_BYTES`: Ok(Err(why)) if it is not one or is too
-/// large. Opened non-blocking and checked once open, so a FIFO (even one swapped in after a
-/// check) cannot hang us, and a device is never read.
+/// Read an input of at most `MAX_FILE_BYTES`: Ok(Err(why)) if it is not a regular file or
+/// is too large (skipped, never read), Err for an IO error.
 pub fn read_regular(path: &Path) -> Result<Result<Vec<u8>, String>, std::io::Error> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)?;
-    let meta = f.metadata()?;
-    if !meta.is_file() {
-        return Ok(Err(format!(
-            "{}, not a regular file; not read",
-            hookswitch_atomicfile::kind_of(&meta.file_type())
-        )));
+    match hookswitch_atomicfile::read_regular(path, MAX_FILE_BYTES as u64) {
+        Ok(b) => Ok(Ok(b)),
+        Err(ReadError::TooLarge { len, .. }) => Ok(Err(format!(
+            "file is {len} bytes; files over 16 MiB are not read"
+        ))),
+        Err(e @ ReadError::NotRegular(_)) => Ok(Err(e.to_string())),
+        Err(ReadError::Io(e)) => Err(e),
     }
-    if meta.len() > MAX_FILE_BYTES as u64 {
-        return Ok(Err(format!(
-            "file is {} bytes; files over 16 MiB are not read",
-            meta.len()
-        )));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes)?;
-    if bytes.len() > MAX_FILE_BYTES {
-        return Ok(Err(
-            "file grew past 16 MiB while being read; not audited".into()
-        ));
-    }
-    Ok(Ok(bytes))
+}
+
+/// A layer file's bytes, if it is a regular file that can be read (the file's own report
+/// says why not).
+fn read_layer(path: &Path) -> Option<Vec<u8>> {
+    read_regular(path).ok()?.ok()
 }
 
 /// A file read and parsed, ready to evaluate.
@@ -298,11 +284,12 @@ fn yealink_devices(dir: &Path, names: &BTreeMap<String, usize>) -> Vec<DeviceSet
     let boot = names
         .keys()
         .find(|n| n.ends_with(".boot"))
-        .and_then(|b| std::fs::read_to_string(dir.join(b)).ok())
+        .and_then(|b| read_layer(&dir.join(b)))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         .map(|t| yealink_boot_includes(&t));
     let mut out = Vec::new();
     for mac in macs {
-        let content = std::fs::read(dir.join(&mac)).unwrap_or_default();
+        let content = read_layer(&dir.join(&mac)).unwrap_or_default();
         if !matches!(
             detect(&mac, &content),
             Ok(Detected {
@@ -337,7 +324,7 @@ fn yealink_devices(dir: &Path, names: &BTreeMap<String, usize>) -> Vec<DeviceSet
 
 fn poly_devices(dir: &Path, names: &BTreeMap<String, usize>) -> Vec<DeviceSet> {
     let load_master = |n: &str| -> Option<Document> {
-        let bytes = std::fs::read(dir.join(n)).ok()?;
+        let bytes = read_layer(&dir.join(n))?;
         let doc = parse(Format::PolyXml, &bytes).ok()?;
         doc.config_files.is_some().then_some(doc)
     };

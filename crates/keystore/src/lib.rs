@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use zeroize::Zeroizing;
 
+/// A key file is well under 1 KiB; anything far larger is not one.
+const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
 /// The file format, versioned.
 const FORMAT: &str = "hookswitch-ed25519-key-v1";
 
@@ -199,8 +202,8 @@ pub fn public_key(path: &Path) -> Result<Key, KeyError> {
 }
 
 fn read(path: &Path) -> Result<KeyFile, KeyError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| KeyError::Io(format!("{}: {e}", path.display())))?;
+    let bytes = hookswitch_atomicfile::read_regular(path, MAX_KEY_FILE_BYTES)
+        .map_err(|e| KeyError::Io(format!("{}: {e}", path.display())))?;
     let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| {
         KeyError::Format(format!(
             "{}: not a hookswitch key file: {e}",

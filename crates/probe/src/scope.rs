@@ -12,6 +12,9 @@ pub struct Cidr {
 /// The largest range one target may expand to.
 pub const MAX_HOSTS_PER_TARGET: u128 = 65_536;
 
+/// An `@file` of targets: one address or range a line.
+const MAX_TARGET_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The most distinct hosts one run may expand to (sixteen /16s).
 pub const MAX_HOSTS: usize = 1 << 20;
 
@@ -117,7 +120,9 @@ pub fn resolve(targets: &[String], allow: &[Cidr]) -> Result<Vec<IpAddr>, String
     let mut specs = Vec::new();
     for t in targets {
         if let Some(path) = t.strip_prefix('@') {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let bytes = hookswitch_atomicfile::read_regular(path.as_ref(), MAX_TARGET_FILE_BYTES)
+                .map_err(|e| format!("{path}: {e}"))?;
+            let text = String::from_utf8(bytes).map_err(|e| format!("{path}: {e}"))?;
             for (n, line) in text.lines().enumerate() {
                 let line = line.split('#').next().unwrap_or("").trim();
                 if !line.is_empty() {

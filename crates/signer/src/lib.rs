@@ -18,6 +18,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use hookswitch_atomicfile::ReadError;
 use hookswitch_keystore::FileSigner;
 use hookswitch_repository::{OnlineSigner, BIN_PREFIX};
 use hookswitch_trust::crypto::{canonical, Signer};
@@ -255,6 +256,9 @@ async fn sign(
     decide(&state, &req, unix_now()).map(|signatures| Json(SignResponse { signatures }))
 }
 
+/// The state file holds a few role names and numbers.
+const MAX_STATE_BYTES: u64 = 64 * 1024;
+
 /// The versions signed so far. No file yet: a first start. Anything else that cannot be
 /// read as that map stops the signer: starting from nothing would let a rollback through.
 fn load_state(path: &Path) -> Result<BTreeMap<String, u64>, String> {
@@ -266,18 +270,13 @@ fn load_state(path: &Path) -> Result<BTreeMap<String, u64>, String> {
             path.display()
         )
     };
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+    let bytes = match hookswitch_atomicfile::read_regular(path, MAX_STATE_BYTES) {
+        Ok(b) => b,
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(BTreeMap::new())
+        }
         Err(e) => return Err(stop(e.to_string())),
     };
-    if !meta.is_file() {
-        return Err(stop(format!(
-            "is {}, not a regular file",
-            hookswitch_atomicfile::kind_of(&meta.file_type())
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| stop(e.to_string()))?;
     serde_json::from_slice(&bytes).map_err(|e| stop(format!("corrupt: {e}")))
 }
 
