@@ -267,7 +267,11 @@ const SYNCFS_THRESHOLD: usize = 32;
 pub fn write_batch(files: &[(PathBuf, &[u8])]) -> std::io::Result<()> {
     let targets: Vec<PathBuf> = files
         .iter()
-        .map(|(p, _)| regular_target(p))
+        .map(|(p, _)| {
+            // One of many: say which.
+            regular_target(p)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+        })
         .collect::<Result<_, _>>()?;
     let mut temps = Vec::with_capacity(files.len());
     let result = (|| {
@@ -355,9 +359,9 @@ mod tests {
         mkfifo(&fifo);
         let e = write(&fifo, b"x").unwrap_err();
         assert!(e.to_string().contains("is a FIFO"), "{e}");
-        assert!(e.to_string().contains("state.json"), "{e}");
         let batch = write_batch(&[(fifo.clone(), &b"x"[..])]).unwrap_err();
         assert!(batch.to_string().contains("is a FIFO"), "{batch}");
+        assert!(batch.to_string().contains("state.json"), "{batch}");
         assert!(std::fs::symlink_metadata(&fifo)
             .unwrap()
             .file_type()
