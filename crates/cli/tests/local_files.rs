@@ -335,3 +335,39 @@ fn an_unreadable_input_makes_the_exit_code_2_even_when_the_rest_is_clean() {
         "a file that could not be read is an IO error, not a clean audit"
     );
 }
+
+#[test]
+fn the_signer_process_exits_non_zero_on_a_corrupt_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("online");
+    let pass = "correct horse battery staple";
+    let gen = bin()
+        .args(["keys", "generate", "--role", "timestamp", "--out"])
+        .arg(keys.join("timestamp.key"))
+        .env("HOOKSWITCH_KEY_PASSPHRASE", pass)
+        .output()
+        .unwrap();
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let state = keys.join("signer-state.json");
+    std::fs::write(&state, "not json").unwrap();
+    let mut cmd = bin();
+    cmd.args(["signer", "--listen", "127.0.0.1:0", "--key-dir"])
+        .arg(&keys)
+        .env("HOOKSWITCH_KEY_PASSPHRASE", pass)
+        .env(
+            "HOOKSWITCH_SIGNER_TOKEN",
+            "0123456789abcdef0123456789abcdef-test",
+        );
+    // The old signer started (and served until killed) with its rollback state reset.
+    let out = run_bounded(cmd, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&*state.to_string_lossy()) && err.contains("corrupt"),
+        "{err}"
+    );
+}
