@@ -259,3 +259,38 @@ fn the_token_never_travels_over_plain_http_beyond_loopback() {
         .sign("timestamp", &timestamp(2, 3600))
         .unwrap();
 }
+
+#[test]
+fn the_body_limit_fits_a_snapshot_of_the_largest_repository() {
+    // 2^16 config bins (`trust::repo::bin_bit_length` is at most 16) at the highest
+    // versions, plus the top-level targets roles: signed, not refused.
+    let mut meta = std::collections::BTreeMap::new();
+    for role in ["targets", "firmware", "apps", "config"] {
+        meta.insert(
+            format!("{role}.json"),
+            hookswitch_trust::repo::meta(u64::MAX),
+        );
+    }
+    for bin in 0..1u32 << 16 {
+        meta.insert(
+            format!("{}-{bin:04x}.json", hookswitch_repository::BIN_PREFIX),
+            hookswitch_trust::repo::meta(u64::MAX),
+        );
+    }
+    let expires = hookswitch_trust::time::format(now() + 3600);
+    let snapshot =
+        serde_json::to_value(hookswitch_trust::repo::snapshot(2, &expires, meta)).unwrap();
+    let body =
+        serde_json::to_vec(&serde_json::json!({"role": "snapshot", "signed": snapshot})).unwrap();
+    assert!(
+        body.len() <= hookswitch_signer::MAX_BODY,
+        "{} bytes",
+        body.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let addr = start(&online_keys(dir.path())).unwrap();
+    let sigs = remote(format!("http://{addr}"))
+        .sign("snapshot", &snapshot)
+        .unwrap();
+    assert_eq!(sigs.len(), 1);
+}
