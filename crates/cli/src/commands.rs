@@ -1,5 +1,5 @@
 use crate::output::{emit, emit_with};
-use crate::scan::{audit_files, collect, Options};
+use crate::scan::{audit_files, collect, Audit, Options};
 use clap::{Parser, Subcommand, ValueEnum};
 use hookswitch_audit::{fails_at, report};
 use hookswitch_controls::{Profile, Severity, CATALOGUE};
@@ -191,7 +191,10 @@ pub fn run(cli: Cli) -> Result<u8, String> {
                 layered,
                 progress: std::io::stderr().is_terminal(),
             };
-            let reports = audit_files(&files, &opts);
+            let Audit {
+                reports,
+                unreadable,
+            } = audit_files(&files, &opts);
             let write = |out: &mut dyn std::io::Write| match format {
                 AuditFormat::Human => report::human(&reports, profile, out),
                 AuditFormat::Json => report::json(&reports, profile, out),
@@ -203,6 +206,12 @@ pub fn run(cli: Cli) -> Result<u8, String> {
                 }
             };
             emit_with(output.as_deref(), write)?;
+            if unreadable > 0 {
+                // The report is incomplete: not a clean (or merely failing) audit.
+                return Err(format!(
+                    "{unreadable} input file(s) could not be read (see the report)"
+                ));
+            }
             Ok(if fails_at(&reports, fail_on.into()) {
                 1
             } else {
@@ -218,18 +227,12 @@ pub fn run(cli: Cli) -> Result<u8, String> {
             output,
         } => {
             let bytes = match &input {
-                Some(p) => {
-                    let len = std::fs::metadata(p)
-                        .map_err(|e| format!("{}: {e}", p.display()))?
-                        .len();
-                    if len > hookswitch_vendors::MAX_FILE_BYTES as u64 {
-                        return Err(format!(
-                            "{}: {len} bytes; files over 16 MiB are not processed",
-                            p.display()
-                        ));
-                    }
-                    Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?)
-                }
+                Some(p) => Some(
+                    crate::scan::read_regular(p)
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r)
+                        .map_err(|e| format!("{}: {e}", p.display()))?,
+                ),
                 None => None,
             };
             let format = match (file_format, &bytes, &input) {

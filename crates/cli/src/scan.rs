@@ -1,5 +1,6 @@
 //! Reading configuration files from disk and auditing them, in parallel.
 
+use hookswitch_atomicfile::ReadError;
 use hookswitch_audit::{evaluate, FileReport};
 use hookswitch_controls::Profile;
 use hookswitch_vendors::layered::{mac_file_stem, merge, poly_config_files, yealink_boot_includes};
@@ -45,18 +46,62 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", path.display()))?;
         if ft.is_dir() {
             walk(&path, out)?;
-        } else if ft.is_file() || (ft.is_symlink() && path.is_file()) {
-            // Symlinked directories are not followed: no loops.
+        } else {
+            // Everything else is listed; `load` reads only regular files and says why it
+            // skips the rest (FIFOs, devices, symlink loops, symlinked directories).
             out.push(path);
         }
     }
     Ok(())
 }
 
+/// Why a path is not read as a file, or Err with the IO error that stopped us looking.
+fn not_a_file(path: &Path) -> Result<Option<String>, std::io::Error> {
+    let is_link = std::fs::symlink_metadata(path)?.file_type().is_symlink();
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(None),
+        // Directories given by name are walked; a symlink to one is not followed.
+        Ok(m) if m.is_dir() => Ok(Some(
+            "symbolic link to a directory; not followed (it could loop)".into(),
+        )),
+        Ok(m) => Ok(Some(
+            ReadError::NotRegular(hookswitch_atomicfile::kind_of(&m.file_type())).to_string(),
+        )),
+        Err(e) if is_link && e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            Ok(Some("symbolic link loop; not followed".into()))
+        }
+        Err(e) if is_link && e.kind() == std::io::ErrorKind::NotFound => Ok(Some(
+            "dangling symbolic link (its target does not exist)".into(),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// Read an input of at most `MAX_FILE_BYTES`: Ok(Err(why)) if it is not a regular file or
+/// is too large (skipped, never read), Err for an IO error.
+pub fn read_regular(path: &Path) -> Result<Result<Vec<u8>, String>, std::io::Error> {
+    match hookswitch_atomicfile::read_regular(path, MAX_FILE_BYTES as u64) {
+        Ok(b) => Ok(Ok(b)),
+        Err(ReadError::TooLarge { len, .. }) => Ok(Err(format!(
+            "file is {len} bytes; files over 16 MiB are not read"
+        ))),
+        Err(e @ ReadError::NotRegular(_)) => Ok(Err(e.to_string())),
+        Err(ReadError::Io(e)) => Err(e),
+    }
+}
+
+/// A layer file's bytes, if it is a regular file that can be read (the file's own report
+/// says why not).
+fn read_layer(path: &Path) -> Option<Vec<u8>> {
+    read_regular(path).ok()?.ok()
+}
+
 /// A file read and parsed, ready to evaluate.
 pub struct Loaded {
     pub report: FileReport,
     pub doc: Option<Document>,
+    /// The file could not be read (an IO error, not a parse error or a skip).
+    pub unreadable: bool,
 }
 
 /// Read, detect and parse one file. Never fails: problems land in the report.
@@ -66,32 +111,38 @@ pub fn load(path: &Path) -> Loaded {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE_BYTES as u64 => {
-            report.skipped = Some(format!(
-                "file is {} bytes; files over 16 MiB are not audited",
-                m.len()
-            ));
-            return Loaded { report, doc: None };
+    let read = not_a_file(path).and_then(|why| match why {
+        Some(why) => Ok(Err(why)),
+        None => read_regular(path),
+    });
+    let bytes = match read {
+        Ok(Ok(b)) => b,
+        Ok(Err(why)) => {
+            report.skipped = Some(why);
+            return Loaded {
+                report,
+                doc: None,
+                unreadable: false,
+            };
         }
-        Ok(_) => {}
         Err(e) => {
             report.error = Some(format!("{}: {e}", report.path));
-            return Loaded { report, doc: None };
-        }
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            report.error = Some(format!("{}: {e}", report.path));
-            return Loaded { report, doc: None };
+            return Loaded {
+                report,
+                doc: None,
+                unreadable: true,
+            };
         }
     };
     let Detected { format, model } = match detect(&name, &bytes) {
         Ok(d) => d,
         Err(why) => {
             report.skipped = Some(why.to_string());
-            return Loaded { report, doc: None };
+            return Loaded {
+                report,
+                doc: None,
+                unreadable: false,
+            };
         }
     };
     report.vendor = Some(format.vendor());
@@ -101,10 +152,15 @@ pub fn load(path: &Path) -> Loaded {
         Ok(doc) => Loaded {
             report,
             doc: Some(doc),
+            unreadable: false,
         },
         Err(e) => {
             report.error = Some(format!("{}:{e}", report.path));
-            Loaded { report, doc: None }
+            Loaded {
+                report,
+                doc: None,
+                unreadable: false,
+            }
         }
     }
 }
@@ -140,22 +196,36 @@ fn audit_loaded(mut l: Loaded, opts: &Options) -> FileReport {
     l.report
 }
 
+/// The reports, and how many inputs could not be read at all.
+pub struct Audit {
+    pub reports: Vec<FileReport>,
+    pub unreadable: usize,
+}
+
 /// Audit every file; reports come back in input order.
-pub fn audit_files(files: &[PathBuf], opts: &Options) -> Vec<FileReport> {
+pub fn audit_files(files: &[PathBuf], opts: &Options) -> Audit {
     let progress = Progress::new(files.len() as u64, opts.progress);
-    let reports = files
+    let (reports, unreadable): (Vec<FileReport>, Vec<bool>) = files
         .par_iter()
         .map(|p| {
-            let r = audit_loaded(load(p), opts);
+            let loaded = load(p);
+            let unreadable = loaded.unreadable;
+            let r = audit_loaded(loaded, opts);
             progress.tick();
-            r
+            (r, unreadable)
         })
-        .collect();
+        .unzip();
     progress.finish();
-    if opts.layered {
-        return layer(files, reports, opts);
+    let unreadable = unreadable.iter().filter(|u| **u).count();
+    let reports = if opts.layered {
+        layer(files, reports, opts)
+    } else {
+        reports
+    };
+    Audit {
+        reports,
+        unreadable,
     }
-    reports
 }
 
 /// `--layered`: replace the files that make up a device by one report per device.
@@ -214,11 +284,12 @@ fn yealink_devices(dir: &Path, names: &BTreeMap<String, usize>) -> Vec<DeviceSet
     let boot = names
         .keys()
         .find(|n| n.ends_with(".boot"))
-        .and_then(|b| std::fs::read_to_string(dir.join(b)).ok())
+        .and_then(|b| read_layer(&dir.join(b)))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         .map(|t| yealink_boot_includes(&t));
     let mut out = Vec::new();
     for mac in macs {
-        let content = std::fs::read(dir.join(&mac)).unwrap_or_default();
+        let content = read_layer(&dir.join(&mac)).unwrap_or_default();
         if !matches!(
             detect(&mac, &content),
             Ok(Detected {
@@ -253,7 +324,7 @@ fn yealink_devices(dir: &Path, names: &BTreeMap<String, usize>) -> Vec<DeviceSet
 
 fn poly_devices(dir: &Path, names: &BTreeMap<String, usize>) -> Vec<DeviceSet> {
     let load_master = |n: &str| -> Option<Document> {
-        let bytes = std::fs::read(dir.join(n)).ok()?;
+        let bytes = read_layer(&dir.join(n))?;
         let doc = parse(Format::PolyXml, &bytes).ok()?;
         doc.config_files.is_some().then_some(doc)
     };

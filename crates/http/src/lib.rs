@@ -9,6 +9,27 @@ use std::sync::Arc;
 use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
+/// Ok if a secret (a bearer token) may be sent to `url`: `https://` anywhere, `http://` only
+/// to a literal loopback address (127.0.0.0/8 or ::1), where it never crosses a network.
+/// Names are refused for plain HTTP: what `localhost` resolves to is not ours to trust.
+pub fn may_carry_a_secret(url: &str) -> Result<(), String> {
+    let uri: ureq::http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+    let host = uri.host().unwrap_or("");
+    let loopback = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback());
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if loopback => Ok(()),
+        _ => Err(format!(
+            "{url}: refusing to send a token here: use https://, or http:// only to a loopback \
+             address (127.0.0.1, [::1])"
+        )),
+    }
+}
+
 /// How a client connects.
 #[derive(Clone)]
 pub struct Client {
@@ -158,6 +179,7 @@ impl Client {
     }
 
     /// POST a JSON body with a bearer token; returns (status, body up to `max_len`).
+    /// The token goes only over `https://`, or plain `http://` to a loopback address.
     pub fn post_json(
         &self,
         url: &str,
@@ -165,6 +187,7 @@ impl Client {
         body: &[u8],
         max_len: u64,
     ) -> Result<(u16, String), String> {
+        may_carry_a_secret(url)?;
         let mut resp = self
             .agent
             .post(url)

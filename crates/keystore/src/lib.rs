@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use zeroize::Zeroizing;
 
+/// A key file is well under 1 KiB; anything far larger is not one.
+const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
 /// The file format, versioned.
 const FORMAT: &str = "hookswitch-ed25519-key-v1";
 
@@ -33,6 +36,29 @@ impl Default for KdfCost {
             t: 3,
             p: 1,
         }
+    }
+}
+
+impl KdfCost {
+    /// Upper bounds on what a key file may ask for: memory is allocated and passes run before
+    /// the passphrase can be checked, so a file must not be able to ask for 4 GiB or a week.
+    /// Sixteen times the default memory and passes a strong deployment might choose.
+    pub const MAX_M_KIB: u32 = 1024 * 1024;
+    pub const MAX_T: u32 = 10;
+    pub const MAX_P: u32 = 8;
+
+    /// Err naming the field out of range.
+    pub fn check(&self) -> Result<(), String> {
+        for (field, value, max) in [
+            ("m_kib", self.m_kib, Self::MAX_M_KIB),
+            ("t", self.t, Self::MAX_T),
+            ("p", self.p, Self::MAX_P),
+        ] {
+            if value == 0 || value > max {
+                return Err(format!("kdf {field} = {value} is outside 1..={max}"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -69,6 +95,7 @@ pub enum KeyError {
 }
 
 fn derive(passphrase: &[u8], salt: &[u8], cost: KdfCost) -> Result<Zeroizing<[u8; 32]>, KeyError> {
+    cost.check().map_err(KeyError::Format)?;
     let params = Params::new(cost.m_kib, cost.t, cost.p, Some(32))
         .map_err(|e| KeyError::Format(format!("argon2 parameters: {e}")))?;
     let mut out = Zeroizing::new([0u8; 32]);
@@ -142,25 +169,16 @@ fn associated_data(role: &str, public: &Key) -> Vec<u8> {
     format!("{FORMAT}\n{role}\n{}", public.keyval.public).into_bytes()
 }
 
+/// Create the key's directory (and any missing parents) 0700. An existing directory is
+/// left exactly as it is: it may be shared (a 1777 /tmp), and its mode is not ours to change.
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| KeyError::Io(format!("{}: {e}", dir.display())))?;
-    }
-    let mode = std::fs::metadata(dir)
-        .map_err(|e| KeyError::Io(format!("{}: {e}", dir.display())))?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| KeyError::Io(format!("{}: {e}", dir.display())))?;
-    }
-    Ok(())
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| KeyError::Io(format!("{}: {e}", dir.display())))
 }
 
 #[cfg(unix)]
@@ -184,8 +202,8 @@ pub fn public_key(path: &Path) -> Result<Key, KeyError> {
 }
 
 fn read(path: &Path) -> Result<KeyFile, KeyError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| KeyError::Io(format!("{}: {e}", path.display())))?;
+    let bytes = hookswitch_atomicfile::read_regular(path, MAX_KEY_FILE_BYTES)
+        .map_err(|e| KeyError::Io(format!("{}: {e}", path.display())))?;
     let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| {
         KeyError::Format(format!(
             "{}: not a hookswitch key file: {e}",
@@ -219,6 +237,10 @@ impl FileSigner {
         if file.kdf.alg != "argon2id" || nonce.len() != 24 {
             return Err(hexerr("kdf or nonce"));
         }
+        file.kdf
+            .cost
+            .check()
+            .map_err(|e| KeyError::Format(format!("{}: {e}", path.display())))?;
         let kek = derive(passphrase, &salt, file.kdf.cost)?;
         let cipher = XChaCha20Poly1305::new(kek.as_ref().into());
         let seed = Zeroizing::new(
@@ -324,6 +346,73 @@ mod tests {
             generate(&dir.path().join("x.key"), "root", b"short", FAST),
             Err(KeyError::WeakPassphrase)
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_directory_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        generate(
+            &shared.join("k.key"),
+            "root",
+            b"correct horse battery",
+            FAST,
+        )
+        .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&shared), 0o1777, "sticky bit and mode untouched");
+        assert_eq!(mode(&shared.join("k.key")), 0o600);
+        // Directories it creates itself are 0700, every level.
+        generate(
+            &shared.join("a/b/k.key"),
+            "root",
+            b"correct horse battery",
+            FAST,
+        )
+        .unwrap();
+        assert_eq!(mode(&shared.join("a")), 0o700);
+        assert_eq!(mode(&shared.join("a/b")), 0o700);
+    }
+
+    #[test]
+    fn kdf_costs_from_a_file_are_bounded_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.key");
+        generate(&p, "targets", b"correct horse battery", FAST).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        // 4 GiB of memory (the process aborted), and passes that would run for days.
+        for (field, value) in [("m_kib", 4u64 * 1024 * 1024), ("t", 1_000_000), ("p", 255)] {
+            let mut bad = v.clone();
+            bad["kdf"][field] = value.into();
+            let q = dir.path().join(format!("{field}.key"));
+            std::fs::write(&q, serde_json::to_vec(&bad).unwrap()).unwrap();
+            let start = std::time::Instant::now();
+            let e = FileSigner::open(&q, b"correct horse battery").unwrap_err();
+            assert!(matches!(e, KeyError::Format(_)), "{e}");
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("{field}.key")) && text.contains(field),
+                "{text}"
+            );
+            assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        }
+        // Generating with such a cost is refused too.
+        let huge = KdfCost {
+            m_kib: 4 * 1024 * 1024,
+            t: 1,
+            p: 1,
+        };
+        assert!(generate(
+            &dir.path().join("g.key"),
+            "root",
+            b"correct horse battery",
+            huge
+        )
+        .is_err());
     }
 
     #[test]

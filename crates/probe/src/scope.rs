@@ -12,6 +12,12 @@ pub struct Cidr {
 /// The largest range one target may expand to.
 pub const MAX_HOSTS_PER_TARGET: u128 = 65_536;
 
+/// An `@file` of targets: one address or range a line.
+const MAX_TARGET_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The most distinct hosts one run may expand to (sixteen /16s).
+pub const MAX_HOSTS: usize = 1 << 20;
+
 impl std::str::FromStr for Cidr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -29,7 +35,7 @@ impl std::str::FromStr for Cidr {
         if prefix > max {
             return Err(format!("{s:?}: prefix longer than {max}"));
         }
-        Ok(Cidr { addr, prefix })
+        Ok(Cidr { addr, prefix }.canonical())
     }
 }
 
@@ -40,13 +46,30 @@ fn bits(a: IpAddr) -> (u128, u8) {
     }
 }
 
+/// Where `::ffff:a.b.c.d` goes is the IPv4 address a.b.c.d: scope it as that.
+const MAPPED_PREFIX: u8 = 96;
+
 impl Cidr {
+    /// An IPv4-mapped IPv6 range (`::ffff:0:0/96` or longer) as the IPv4 range it reaches.
+    /// A shorter IPv6 range that covers mapped addresses stays IPv6, and so never matches
+    /// an IPv4 target: it fails closed.
+    pub fn canonical(self) -> Cidr {
+        match (self.addr.to_canonical(), self.addr) {
+            (IpAddr::V4(v4), IpAddr::V6(_)) if self.prefix >= MAPPED_PREFIX => Cidr {
+                addr: IpAddr::V4(v4),
+                prefix: self.prefix - MAPPED_PREFIX,
+            },
+            _ => self,
+        }
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ((net, w), (x, w2)) = (bits(self.addr), bits(ip));
+        let c = self.canonical();
+        let ((net, w), (x, w2)) = (bits(c.addr), bits(ip.to_canonical()));
         if w != w2 {
             return false;
         }
-        let shift = w - self.prefix;
+        let shift = w - c.prefix;
         if shift >= 128 {
             return true;
         }
@@ -55,22 +78,23 @@ impl Cidr {
 
     /// Every address in the range (network and broadcast of IPv4 /0-/30 excluded).
     pub fn hosts(&self) -> Result<Vec<IpAddr>, String> {
-        let (net, w) = bits(self.addr);
+        let c = self.canonical();
+        let (net, w) = bits(c.addr);
         let size: u128 = 1u128
-            .checked_shl((w - self.prefix) as u32)
+            .checked_shl((w - c.prefix) as u32)
             .unwrap_or(u128::MAX);
         if size > MAX_HOSTS_PER_TARGET {
             return Err(format!(
                 "{}/{} has {size} addresses; the limit per target is {MAX_HOSTS_PER_TARGET}",
-                self.addr, self.prefix
+                c.addr, c.prefix
             ));
         }
-        let base = if w - self.prefix >= 128 {
+        let base = if w - c.prefix >= 128 {
             0
         } else {
-            (net >> (w - self.prefix)) << (w - self.prefix)
+            (net >> (w - c.prefix)) << (w - c.prefix)
         };
-        let (first, last) = if w == 32 && self.prefix <= 30 {
+        let (first, last) = if w == 32 && c.prefix <= 30 {
             (base + 1, base + size - 2)
         } else {
             (base, base + size - 1)
@@ -96,7 +120,9 @@ pub fn resolve(targets: &[String], allow: &[Cidr]) -> Result<Vec<IpAddr>, String
     let mut specs = Vec::new();
     for t in targets {
         if let Some(path) = t.strip_prefix('@') {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let bytes = hookswitch_atomicfile::read_regular(path.as_ref(), MAX_TARGET_FILE_BYTES)
+                .map_err(|e| format!("{path}: {e}"))?;
+            let text = String::from_utf8(bytes).map_err(|e| format!("{path}: {e}"))?;
             for (n, line) in text.lines().enumerate() {
                 let line = line.split('#').next().unwrap_or("").trim();
                 if !line.is_empty() {
@@ -108,6 +134,7 @@ pub fn resolve(targets: &[String], allow: &[Cidr]) -> Result<Vec<IpAddr>, String
         }
     }
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (origin, spec) in specs {
         let cidr: Cidr = spec.parse().map_err(|e| format!("{origin}: {e}"))?;
         for ip in cidr.hosts().map_err(|e| format!("{origin}: {e}"))? {
@@ -116,8 +143,13 @@ pub fn resolve(targets: &[String], allow: &[Cidr]) -> Result<Vec<IpAddr>, String
                     "{origin}: {ip} is outside every --allow range; refusing to probe"
                 ));
             }
-            if !out.contains(&ip) {
+            if seen.insert(ip) {
                 out.push(ip);
+            }
+            if out.len() > MAX_HOSTS {
+                return Err(format!(
+                    "{origin}: the targets expand to more than {MAX_HOSTS} hosts; split the run"
+                ));
             }
         }
     }
@@ -157,5 +189,52 @@ mod tests {
             .unwrap()
             .contains("::1".parse().unwrap()));
         assert!("300.1.1.1".parse::<Cidr>().is_err());
+    }
+
+    #[test]
+    fn an_ipv4_mapped_target_is_scoped_as_the_ipv4_address_it_reaches() {
+        // All of IPv6 allowed does not let a mapped address reach IPv4 outside the scope.
+        let v6_only: Vec<Cidr> = vec!["::/0".parse().unwrap()];
+        let e = resolve(&["::ffff:198.51.100.7".into()], &v6_only).unwrap_err();
+        assert!(e.contains("198.51.100.7") && e.contains("outside"), "{e}");
+        let e = resolve(&["::ffff:198.51.100.0/120".into()], &v6_only).unwrap_err();
+        assert!(e.contains("outside"), "{e}");
+        // And an IPv4 scope admits the mapped spelling of its own addresses, deduplicated.
+        let v4: Vec<Cidr> = vec!["198.51.100.0/24".parse().unwrap()];
+        let hosts = resolve(&["::ffff:198.51.100.7".into(), "198.51.100.7".into()], &v4).unwrap();
+        assert_eq!(hosts, vec!["198.51.100.7".parse::<IpAddr>().unwrap()]);
+        // A mapped allow range is the IPv4 range.
+        let mapped: Vec<Cidr> = vec!["::ffff:198.51.100.0/120".parse().unwrap()];
+        assert_eq!(resolve(&["198.51.100.9".into()], &mapped).unwrap().len(), 1);
+        assert!(resolve(&["198.51.101.9".into()], &mapped).is_err());
+        let built = Cidr {
+            addr: "::ffff:198.51.100.0".parse().unwrap(),
+            prefix: 120,
+        };
+        assert!(built.contains("198.51.100.9".parse().unwrap()));
+        assert!(!built.contains("198.51.101.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn expansion_deduplicates_in_linear_time() {
+        // Four /16s, two of them twice: the old quadratic check took about a minute.
+        let allow: Vec<Cidr> = vec!["10.0.0.0/8".parse().unwrap()];
+        let targets: Vec<String> = ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16", "10.4.0.0/16"]
+            .iter()
+            .chain(&["10.1.0.0/16", "10.2.0.0/16"])
+            .map(|s| s.to_string())
+            .collect();
+        let start = std::time::Instant::now();
+        let hosts = resolve(&targets, &allow).unwrap();
+        assert_eq!(hosts.len(), 4 * 65_534);
+        let many: Vec<String> = (0..17).map(|i| format!("10.{i}.0.0/16")).collect();
+        assert!(resolve(&many, &allow)
+            .unwrap_err()
+            .contains("more than 1048576 hosts"));
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

@@ -6,13 +6,19 @@
 //!   (so a compromised publisher cannot obtain a rollback);
 //! - `config-bin-*` targets metadata, if the deployment gave it the bins key.
 //!
-//! Requests carry a bearer token, compared in constant time. The publisher (and the
-//! download server) never see a private key.
+//! Requests carry a bearer token, compared in constant time, checked before any of the
+//! body is read. Bodies are limited to [`MAX_BODY`], headers and idle connections to
+//! [`HEADER_TIMEOUT`], bodies to [`BODY_TIMEOUT`]. Whatever the token holder asks, nothing
+//! signed expires later than its role's lifetime from now ([`Policy`]), so a stolen token
+//! cannot buy a freeze longer than that. The publisher (and the download server) never see
+//! a private key.
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use hookswitch_atomicfile::ReadError;
 use hookswitch_keystore::FileSigner;
 use hookswitch_repository::{OnlineSigner, BIN_PREFIX};
 use hookswitch_trust::crypto::{canonical, Signer};
@@ -22,6 +28,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
+
+/// How long a client may take to send a request's headers, and how long a kept-alive
+/// connection may sit idle before its next request.
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long an authenticated client may take to send its body.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The largest request body: a snapshot of the largest repository (65,536 config bins, each
+/// entry `"config-bin-ffff.json":{"version":N}` under 64 bytes) plus the other roles.
+pub const MAX_BODY: usize = (1 << 16) * 64 + 64 * 1024;
 
 #[derive(Serialize, Deserialize)]
 pub struct SignRequest {
@@ -71,16 +88,55 @@ impl Keys {
     }
 }
 
+/// How far into the future the signer lets each kind of metadata expire, in seconds from
+/// its own clock: the repository's lifetimes (`hookswitch_repository::expiry`), plus
+/// [`Policy::CLOCK_SKEW`] for a publisher whose clock runs a little ahead.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub timestamp: i64,
+    pub snapshot: i64,
+    pub bins: i64,
+}
+
+impl Policy {
+    pub const CLOCK_SKEW: i64 = 600;
+
+    fn max_lifetime(&self, kind: &str) -> i64 {
+        let life = match kind {
+            "timestamp" => self.timestamp,
+            "snapshot" => self.snapshot,
+            _ => self.bins,
+        };
+        life + Self::CLOCK_SKEW
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        use hookswitch_repository::expiry;
+        Policy {
+            timestamp: expiry::TIMESTAMP,
+            snapshot: expiry::SNAPSHOT,
+            bins: expiry::BINS,
+        }
+    }
+}
+
 struct AppState {
     keys: Keys,
+    policy: Policy,
     token: Vec<u8>,
     state_file: PathBuf,
     /// Highest version signed per role, persisted.
     last: Mutex<BTreeMap<String, u64>>,
 }
 
-/// Decide and sign. Pure apart from the version state it updates.
-fn decide(state: &AppState, req: &SignRequest) -> Result<Vec<Signature>, (StatusCode, String)> {
+/// Decide and sign at time `now`. Pure apart from the version state it updates.
+fn decide(
+    state: &AppState,
+    req: &SignRequest,
+    now: i64,
+) -> Result<Vec<Signature>, (StatusCode, String)> {
     let forbidden = |m: String| (StatusCode::FORBIDDEN, m);
     let ty = req
         .signed
@@ -102,6 +158,25 @@ fn decide(state: &AppState, req: &SignRequest) -> Result<Vec<Signature>, (Status
         .by_kind
         .get(&kind)
         .ok_or_else(|| forbidden(format!("no {kind} key here")))?;
+    let expires = req
+        .signed
+        .get("expires")
+        .and_then(|e| e.as_str())
+        .and_then(hookswitch_trust::time::parse)
+        .ok_or((
+            StatusCode::BAD_REQUEST,
+            "no expires of the form YYYY-MM-DDTHH:MM:SSZ".to_string(),
+        ))?;
+    let latest = now.saturating_add(state.policy.max_lifetime(&kind));
+    if expires > latest {
+        return Err(forbidden(format!(
+            "{} expires {}, after {} (the longest this signer grants a {kind} is {} s from now)",
+            req.role,
+            hookswitch_trust::time::format(expires),
+            hookswitch_trust::time::format(latest),
+            state.policy.max_lifetime(&kind)
+        )));
+    }
     let mut last = state
         .last
         .lock()
@@ -136,13 +211,22 @@ fn decide(state: &AppState, req: &SignRequest) -> Result<Vec<Signature>, (Status
     Ok(sigs)
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The token first, from the headers alone: an unauthenticated body is never read, let
+/// alone parsed. Then the body, bounded in size and time.
 async fn sign(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Json(req): Json<SignRequest>,
+    body: Body,
 ) -> Result<Json<SignResponse>, (StatusCode, String)> {
     let presented = headers
-        .get("authorization")
+        .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("")
@@ -150,7 +234,50 @@ async fn sign(
     if !bool::from(presented.ct_eq(&state.token[..])) {
         return Err((StatusCode::UNAUTHORIZED, "bad token".into()));
     }
-    decide(&state, &req).map(|signatures| Json(SignResponse { signatures }))
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request bodies are limited to {MAX_BODY} bytes"),
+        )
+    };
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    let bytes = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY))
+        .await
+        .map_err(|_| (StatusCode::REQUEST_TIMEOUT, "body too slow".to_string()))?
+        .map_err(|_| too_large())?;
+    let req: SignRequest = serde_json::from_slice(&bytes)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("request: {e}")))?;
+    decide(&state, &req, unix_now()).map(|signatures| Json(SignResponse { signatures }))
+}
+
+/// The state file holds a few role names and numbers.
+const MAX_STATE_BYTES: u64 = 64 * 1024;
+
+/// The versions signed so far. No file yet: a first start. Anything else that cannot be
+/// read as that map stops the signer: starting from nothing would let a rollback through.
+fn load_state(path: &Path) -> Result<BTreeMap<String, u64>, String> {
+    let stop = |why: String| {
+        format!(
+            "{}: {why}; the signer will not start, because this file is its rollback protection \
+             (the highest timestamp and snapshot versions it signed). Restore it from a backup, \
+             or write {{\"timestamp\": N, \"snapshot\": M}} with the versions last published",
+            path.display()
+        )
+    };
+    let bytes = match hookswitch_atomicfile::read_regular(path, MAX_STATE_BYTES) {
+        Ok(b) => b,
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(BTreeMap::new())
+        }
+        Err(e) => return Err(stop(e.to_string())),
+    };
+    serde_json::from_slice(&bytes).map_err(|e| stop(format!("corrupt: {e}")))
 }
 
 /// TLS for the signer: PEM certificate chain and private key.
@@ -201,19 +328,16 @@ pub fn serve(
         ));
     }
     let state_file = key_dir.join("signer-state.json");
-    let last: BTreeMap<String, u64> = std::fs::read(&state_file)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let last = load_state(&state_file)?;
     let state = Arc::new(AppState {
         keys,
+        policy: Policy::default(),
         token: token.as_bytes().to_vec(),
         state_file,
         last: Mutex::new(last),
     });
     let app = Router::new()
         .route("/v1/sign", post(sign))
-        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(state);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -232,18 +356,26 @@ pub fn serve(
             let _ = tokio::signal::ctrl_c().await;
             shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
         });
+        // HTTP/1.1 only (the publisher's client speaks nothing else), so hyper's header
+        // timeout covers a connection from its first byte, and between kept-alive requests.
         match tls {
             Some(files) => {
-                axum_server::bind_rustls(addr, tls_config(&files)?)
+                let mut server = axum_server::bind_rustls(addr, tls_config(&files)?)
                     .handle(handle)
-                    .serve(app.into_make_service())
-                    .await
+                    .http1_only();
+                server
+                    .http_builder()
+                    .http1()
+                    .header_read_timeout(HEADER_TIMEOUT);
+                server.serve(app.into_make_service()).await
             }
             None => {
-                axum_server::bind(addr)
-                    .handle(handle)
-                    .serve(app.into_make_service())
-                    .await
+                let mut server = axum_server::bind(addr).handle(handle).http1_only();
+                server
+                    .http_builder()
+                    .http1()
+                    .header_read_timeout(HEADER_TIMEOUT);
+                server.serve(app.into_make_service()).await
             }
         }
         .map_err(|e| format!("{listen}: {e}"))

@@ -40,7 +40,12 @@ fn signs_over_tls_for_a_client_that_trusts_its_ca_only() {
         .recv_timeout(Duration::from_secs(20))
         .expect("signer listening");
     let url = format!("https://127.0.0.1:{}", addr.port());
-    let signed = serde_json::json!({"_type": "timestamp", "spec_version": "1.0.31", "version": 7, "expires": "2031-01-01T00:00:00Z", "meta": {"snapshot.json": {"version": 3}}});
+    let in_an_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 3600;
+    let signed = serde_json::json!({"_type": "timestamp", "spec_version": "1.0.31", "version": 7, "expires": hookswitch_trust::time::format(in_an_hour), "meta": {"snapshot.json": {"version": 3}}});
     let good = RemoteSigner {
         url: url.clone(),
         token: TOKEN.into(),
