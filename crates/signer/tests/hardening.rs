@@ -114,10 +114,9 @@ fn the_token_is_checked_before_any_body_is_read() {
     let addr = start(&online_keys(dir.path())).unwrap();
     // 64 MiB announced, nothing sent: the answer must come without waiting for the body.
     let head = "POST /v1/sign HTTP/1.1\r\nHost: signer\r\nContent-Type: application/json\r\nContent-Length: 67108864\r\n\r\n";
-    let t = Instant::now();
+    // A server that waited for the body would still be silent when `raw` gives up.
     let reply = raw(addr, head, Duration::from_secs(5));
     assert!(reply.starts_with("HTTP/1.1 401"), "{reply:?}");
-    assert!(t.elapsed() < Duration::from_secs(4));
     // A wrong token, same.
     let head = format!(
         "POST /v1/sign HTTP/1.1\r\nHost: signer\r\nAuthorization: Bearer {}x\r\nContent-Length: 1000000\r\n\r\n",
