@@ -18,7 +18,9 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ProfileArg {
+    /// Every control for ordinary areas.
     Standard,
+    /// Also the controls for sensitive areas (microphones, cameras, speakerphones).
     Sensitive,
 }
 
@@ -50,9 +52,13 @@ impl From<SeverityArg> for Severity {
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
 pub enum AuditFormat {
+    /// Per file, a line per control, then a summary per control.
     Human,
+    /// Every file, finding and summary as one JSON document.
     Json,
+    /// SARIF 2.1.0 (code-scanning dashboards).
     Sarif,
+    /// DISA STIG Viewer 3 checklist.
     Cklb,
 }
 
@@ -103,13 +109,16 @@ pub enum Command {
     },
     /// Audit vendor configuration files (files or directories, recursively).
     Audit {
-        #[arg(required = true)]
+        /// Configuration files, or directories to read recursively.
+        #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Report format.
         #[arg(long, value_enum, default_value = "human")]
         format: AuditFormat,
         /// Exit 1 when a failing finding is at or above this severity.
         #[arg(long, value_enum, default_value = "high")]
         fail_on: SeverityArg,
+        /// Which controls apply.
         #[arg(long, value_enum, default_value = "standard")]
         profile: ProfileArg,
         /// Evaluate each device's effective configuration from its layered files.
@@ -124,18 +133,22 @@ pub enum Command {
     },
     /// Emit a hardened vendor configuration, or patch an existing one.
     Harden {
+        /// The endpoint's vendor: poly, yealink, cisco, grandstream or snom.
         #[arg(long)]
         vendor: Vendor,
         /// File format to write (default: the vendor's main format, or the input's).
         #[arg(long = "file-format")]
         file_format: Option<Format>,
+        /// Model (or model family), e.g. GRP2612: some keys mean different things per family.
         #[arg(long)]
         model: Option<String>,
+        /// Which controls to harden for.
         #[arg(long, value_enum, default_value = "standard")]
         profile: ProfileArg,
         /// Patch this file, keeping every unrelated byte.
         #[arg(long = "in")]
         input: Option<PathBuf>,
+        /// Write the hardened file here (atomically) instead of stdout.
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -210,6 +223,16 @@ pub fn run(cli: Cli) -> Result<u8, String> {
                 // The report is incomplete: not a clean (or merely failing) audit.
                 return Err(format!(
                     "{unreadable} input file(s) could not be read (see the report)"
+                ));
+            }
+            // A CI gate must not pass when it looked at nothing.
+            if !reports
+                .iter()
+                .any(|r| r.vendor.is_some() && r.error.is_none() && r.skipped.is_none())
+            {
+                return Err(format!(
+                    "nothing could be audited: none of the {} file(s) is a vendor configuration hookswitch reads (see the report)",
+                    reports.len()
                 ));
             }
             Ok(if fails_at(&reports, fail_on.into()) {

@@ -137,6 +137,16 @@ fn exit_codes_follow_fail_on() {
             .code(),
         Some(1)
     );
+    // Nothing audited is not a pass: a CI gate must not go green on an empty input.
+    let notes = tempfile::tempdir().unwrap();
+    std::fs::write(notes.path().join("README.txt"), "phones\n").unwrap();
+    let none = run(&["audit", notes.path().to_str().unwrap()]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&none.stderr).contains("nothing could be audited"),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
     // Usage and IO errors are 2.
     let missing = run(&["audit", "/nonexistent/hookswitch-test"]);
     assert_eq!(missing.status.code(), Some(2));
@@ -241,6 +251,11 @@ fn sarif_has_controls_as_rules_and_results_with_locations() {
     );
     let idx = snmp["ruleIndex"].as_u64().unwrap() as usize;
     assert_eq!(rules[idx]["id"], "HS-SNMP-01");
+    // A finding without a key has no empty "()" in its message (issue 9 item 10).
+    for r in results {
+        let text = r["message"]["text"].as_str().unwrap();
+        assert!(!text.contains("()"), "{text}");
+    }
 }
 
 #[test]

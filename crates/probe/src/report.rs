@@ -26,11 +26,7 @@ pub fn human(hosts: &[HostReport], out: &mut dyn Write) -> io::Result<()> {
                 svc.proto,
                 svc.service,
                 svc.state.as_str(),
-                if svc.detail.as_object().is_some_and(|o| o.is_empty()) {
-                    String::new()
-                } else {
-                    svc.detail.to_string()
-                }
+                describe(&svc.detail)
             );
         }
         for f in &h.findings {
@@ -44,6 +40,38 @@ pub fn human(hosts: &[HostReport], out: &mut dyn Write) -> io::Result<()> {
         out.write_all(s.as_bytes())?;
     }
     Ok(())
+}
+
+/// A service's detail for people: `key=value` pairs (nested keys dotted, lists joined
+/// with commas), never raw JSON.
+fn describe(detail: &serde_json::Value) -> String {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+        use serde_json::Value;
+        match v {
+            Value::Object(o) => {
+                for (k, v) in o {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            Value::Null => {}
+            _ => out.push(format!("{prefix}={}", scalar(v))),
+        }
+    }
+    fn scalar(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(a) => a.iter().map(scalar).collect::<Vec<_>>().join(","),
+            other => other.to_string(),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", detail, &mut out);
+    out.join(" ")
 }
 
 /// The findings as audit file reports (one per host), for the SARIF and CKLB writers.
@@ -155,4 +183,17 @@ pub fn nmap_xml(
         hosts.len()
     );
     out.write_all(s.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn details_read_as_key_value_pairs() {
+        let d = serde_json::json!({"banner": "SSH-2.0-dropbear", "tls": {"versions": ["1.2", "1.3"]}, "auth": null, "port_open": true});
+        assert_eq!(
+            super::describe(&d),
+            "banner=SSH-2.0-dropbear port_open=true tls.versions=1.2,1.3"
+        );
+        assert_eq!(super::describe(&serde_json::json!({})), "");
+    }
 }

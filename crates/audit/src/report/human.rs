@@ -7,8 +7,10 @@ use std::io::{self, Write};
 pub fn human(files: &[FileReport], profile: Profile, sink: &mut dyn Write) -> io::Result<()> {
     for f in files {
         let mut out = String::new();
-        let what = match (f.vendor, f.format) {
-            (Some(v), Some(fmt)) => format!("{v} ({fmt})"),
+        let what = match (f.vendor, f.format, &f.skipped) {
+            (Some(v), Some(fmt), _) => format!("{v} ({fmt})"),
+            // The skip reason says what the file is.
+            (_, _, Some(_)) => "not audited".to_string(),
             _ => "unrecognised".to_string(),
         };
         let model = f

@@ -132,7 +132,10 @@ fn result(
         Status::Pass => (ResultKind::Pass, ResultLevel::None),
         Status::NotAssessable => (ResultKind::Review, ResultLevel::None),
     };
-    let mut text = format!("{}: {} ({})", x.control, x.detail, x.key);
+    let mut text = format!("{}: {}", x.control, x.detail);
+    if !x.key.is_empty() {
+        text.push_str(&format!(" ({})", x.key));
+    }
     if x.status == Status::Fail {
         text.push_str(&format!(". Fix: {}", x.remediation));
     }
