@@ -284,6 +284,12 @@ pub fn run(cli: Cli) -> Result<u8, String> {
                     model.unwrap_or_default()
                 ));
             }
+            // A new file records its model, so auditing it later needs no --model.
+            let bytes = bytes.or_else(|| {
+                model
+                    .as_deref()
+                    .map(|m| patch::skeleton_for_model(format, Some(m)).into_bytes())
+            });
             let hardened = patch::harden(format, bytes.as_deref(), profile.into(), family)
                 .map_err(|e| {
                     let src = input

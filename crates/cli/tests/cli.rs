@@ -533,3 +533,38 @@ fn output_file_is_written_atomically_and_replaced_whole() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// Issue 9 item 9: a file hardened with --model audits with its model known, and the
+/// notes never ask for a --model that was given.
+#[test]
+fn a_hardened_file_remembers_its_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("phone.xml");
+    let out = run(&[
+        "harden",
+        "--vendor",
+        "grandstream",
+        "--model",
+        "GRP2612",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let notes = String::from_utf8_lossy(&out.stderr);
+    assert!(!notes.contains("pass --model"), "{notes}");
+    assert!(
+        notes.contains("no verified grandstream key for telnet_server on model family grp"),
+        "{notes}"
+    );
+    let v = json(&run(&[
+        "audit",
+        "--format",
+        "json",
+        out_path.to_str().unwrap(),
+    ]));
+    let file = &v["files"][0];
+    assert_eq!(file["model"], "grp2612");
+    let findings = file["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["status"] == "pass"));
+    assert!(findings.iter().all(|f| f["status"] != "fail"));
+}

@@ -69,7 +69,7 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Result<Detected, Unrecognised> {
             "Yealink boot file: lists the files a phone loads (used by --layered)".into(),
         ));
     }
-    let model = model_from_name(file_name);
+    let model = model_from_name(file_name).or_else(|| model_from_marker(body));
     let format = if body.starts_with('<') {
         detect_xml(bytes)?
     } else if YEALINK_ENCRYPTED_MARKERS.iter().any(|m| text.contains(m)) {
@@ -179,6 +179,26 @@ fn detect_kv(body: &str, file_name: &str) -> Result<Format, Unrecognised> {
             "text file with no vendor keys".into(),
         ))
     }
+}
+
+/// The comment `hookswitch harden --model` writes into a new file: `hookswitch-model: GRP2612`.
+pub const MODEL_MARKER: &str = "hookswitch-model: ";
+
+/// A model name as hookswitch accepts it in a marker: 1 to 32 of `A-Z a-z 0-9 -`.
+pub fn is_model_token(m: &str) -> bool {
+    (1..=32).contains(&m.len()) && m.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The model named by a `hookswitch-model:` comment in the first lines of a file.
+pub fn model_from_marker(body: &str) -> Option<String> {
+    body.lines().take(8).find_map(|line| {
+        let rest = &line[line.find(MODEL_MARKER)? + MODEL_MARKER.len()..];
+        let token: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        is_model_token(&token).then(|| token.to_ascii_lowercase())
+    })
 }
 
 /// Model hints carried by vendor file names.

@@ -42,6 +42,29 @@ pub fn skeleton(format: Format) -> &'static str {
     }
 }
 
+/// The skeleton of a new file, with a `hookswitch-model:` comment when the model is known,
+/// so a later audit of the file knows its model family without `--model`
+/// (`detect::model_from_marker`).
+pub fn skeleton_for_model(format: Format, model: Option<&str>) -> String {
+    let skel = skeleton(format);
+    let Some(model) = model.filter(|m| crate::detect::is_model_token(m)) else {
+        return skel.to_string();
+    };
+    let xml = skel.starts_with('<');
+    let marker = if xml {
+        format!("<!-- {}{model} -->\n", crate::detect::MODEL_MARKER)
+    } else {
+        format!("# {}{model}\n", crate::detect::MODEL_MARKER)
+    };
+    // After the XML declaration or the format's first line (Yealink's `#!version`), else first.
+    match skel.split_once('\n') {
+        Some((first, rest)) if !xml || first.starts_with("<?xml") => {
+            format!("{first}\n{marker}{rest}")
+        }
+        _ => format!("{marker}{skel}"),
+    }
+}
+
 /// CUCM keys that live directly under `<device>`; the rest go in `<vendorConfig>`.
 const CUCM_DEVICE_LEVEL: &[&str] = &["deviceSecurityMode", "transportLayerProtocol"];
 
@@ -220,7 +243,13 @@ pub fn secure_pairs(
                 .join(", ")
         };
         return Err(match known {
-            _ if !writable.is_empty() => "the key depends on the model family; pass --model".to_string(),
+            _ if !writable.is_empty() => match family {
+                None => "the key depends on the model family; pass --model".to_string(),
+                Some(f) => format!(
+                    "no verified {} key for {setting} on model family {f}; not guessed",
+                    doc.format.vendor()
+                ),
+            },
             _ if setting == Setting::AdminPassword => {
                 "hookswitch never writes a password: set a unique one per site yourself".to_string()
             }
