@@ -1,8 +1,71 @@
 //! Atomic file replacement: a temp file beside the target, fsync, rename, fsync the
 //! directory. Used for every file hookswitch writes (reports, configs, trusted metadata).
+//!
+//! Temp files are named `.<name>.tmp-<pid>[-<i>]` ([`is_temp_name`]), so whoever owns a
+//! directory can sweep what a killed process left behind.
 
 use std::io::Write;
 use std::path::Path;
+
+/// A crash-test failpoint: abort the process right after the Nth durable write.
+///
+/// Armed only by a binary's edge (the `hookswitch` CLI reads
+/// `HOOKSWITCH_FAILPOINT_ABORT_AFTER_WRITES`); disarmed it costs one relaxed atomic load
+/// per file written. A "write" is one file made durable and visible: each [`write`], each
+/// file renamed by [`write_batch`], each [`link_or_copy`].
+pub mod failpoint {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Writes left before the abort; 0 = disarmed.
+    static LEFT: AtomicU64 = AtomicU64::new(0);
+
+    /// Abort the process right after the `n`th durable write from now (`n` ≥ 1).
+    pub fn abort_after_writes(n: u64) {
+        LEFT.store(n, Ordering::SeqCst);
+    }
+
+    pub(crate) fn wrote() {
+        if LEFT.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        if LEFT.fetch_sub(1, Ordering::SeqCst) == 1 {
+            std::process::abort();
+        }
+    }
+}
+
+/// Whether `name` is one of our temp files (a leftover if its writer is gone).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
+/// An exclusive advisory lock (flock) on `path`, held until dropped. Fails at once with
+/// `WouldBlock` if another process holds it.
+pub struct Lock(#[allow(dead_code)] std::fs::File);
+
+pub fn lock(path: &Path) -> std::io::Result<Lock> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)?;
+    Ok(Lock(f))
+}
+
+/// Publish `src`'s content at `dest`: a hard link (no copy; `src` must never be modified
+/// in place, which holds for files this crate wrote), or an atomic copy across
+/// filesystems. The caller syncs `dest`'s directory.
+pub fn link_or_copy(src: &Path, dest: &Path) -> std::io::Result<()> {
+    if std::fs::hard_link(src, dest).is_err() {
+        let mut from = std::fs::File::open(src)?;
+        write_with(dest, |w| std::io::copy(&mut from, w).map(|_| ()))?;
+        // write_with counted the copy already.
+        return Ok(());
+    }
+    failpoint::wrote();
+    Ok(())
+}
 
 /// Stream into `path` atomically.
 pub fn write_with(
@@ -36,6 +99,8 @@ pub fn write_with(
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    } else {
+        failpoint::wrote();
     }
     result
 }
@@ -87,6 +152,7 @@ pub fn write_batch(files: &[(std::path::PathBuf, &[u8])]) -> std::io::Result<()>
         let mut dirs = std::collections::BTreeSet::new();
         for (tmp, (path, _)) in temps.iter().zip(files) {
             std::fs::rename(tmp, path)?;
+            failpoint::wrote();
             dirs.insert(
                 path.parent()
                     .filter(|p| !p.as_os_str().is_empty())

@@ -83,6 +83,16 @@ impl Drop for Signer {
     }
 }
 
+/// The fingerprint `repo init` / `repo sign` print for the administrator to carry.
+fn root_fingerprint(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("root v1 fingerprint"))
+        .unwrap_or_else(|| panic!("no fingerprint in {err}"));
+    line.rsplit(' ').next().unwrap().to_string()
+}
+
 fn agent_download(meta: &Path, server: &Server, name: &str, dir: &Path) -> Output {
     support::agent_download(&agent(), meta, server, name, dir)
 }
@@ -129,7 +139,7 @@ fn ceremony_publish_enroll_and_download() {
 
     let req = tmp.path().join("init.json");
     let s = |p: PathBuf| p.to_str().unwrap().to_string();
-    ok(hookswitch(&[
+    let init = hookswitch(&[
         "repo",
         "init",
         "--repo",
@@ -158,9 +168,10 @@ fn ceremony_publish_enroll_and_download() {
         "100",
         "-o",
         &s(req.clone()),
-    ]));
+    ]);
+    let pin = root_fingerprint(&ok(init));
     // The ceremony: only 1 of 2 root signatures first, and publish refuses.
-    ok(hookswitch(&[
+    let signed = ok(hookswitch(&[
         "repo",
         "sign",
         "--request",
@@ -176,6 +187,11 @@ fn ceremony_publish_enroll_and_download() {
         "--key",
         &s(k(&offline, "config")),
     ]));
+    assert_eq!(
+        root_fingerprint(&signed),
+        pin,
+        "init and sign print the same fingerprint"
+    );
     let signer = Signer::start(&online);
     let out = hookswitch(&[
         "repo",
@@ -186,6 +202,8 @@ fn ceremony_publish_enroll_and_download() {
         &s(req.clone()),
         "--signer",
         &signer.1,
+        "--expect-root",
+        &pin,
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -203,19 +221,47 @@ fn ceremony_publish_enroll_and_download() {
         &s(k(&offline, "root3")),
     ]));
 
+    // Tampered on the way to the online host: a second root v1 appended (the attacker's
+    // copy: other content, no valid signature), or the request's root differing from the
+    // fingerprint written down at the ceremony. Refused; nothing written.
+    let tampered = tmp.path().join("tampered.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&req).unwrap()).unwrap();
+    let mut evil = doc["documents"][0].clone();
+    evil["signed"]["expires"] = "2099-01-01T00:00:00Z".into();
+    doc["documents"].as_array_mut().unwrap().push(evil);
+    std::fs::write(&tampered, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let publish_init = |request: &Path, expect: Option<&str>| {
+        let mut args = vec!["repo", "publish", "--repo", repo.to_str().unwrap()];
+        args.extend([
+            "--request",
+            request.to_str().unwrap(),
+            "--signer",
+            &signer.1,
+        ]);
+        args.extend(expect.map(|e| ["--expect-root", e]).into_iter().flatten());
+        hookswitch(&args)
+    };
+    let wrong_pin = "0".repeat(64);
+    for (request, expect, says) in [
+        (
+            &tampered,
+            Some(pin.as_str()),
+            "root v1: more than one document",
+        ),
+        (&req, Some(wrong_pin.as_str()), "not the expected 0000"),
+        (&req, None, "needs --expect-root"),
+    ] {
+        let out = publish_init(request, expect);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!repo.join("metadata").exists(), "nothing written: {err}");
+    }
+
     // Key custody: the offline keys go away before publishing.
     let vault = tmp.path().join("vault");
     std::fs::rename(&offline, &vault).unwrap();
-    ok(hookswitch(&[
-        "repo",
-        "publish",
-        "--repo",
-        &s(repo.clone()),
-        "--request",
-        &s(req.clone()),
-        "--signer",
-        &signer.1,
-    ]));
+    ok(publish_init(&req, Some(&pin)));
 
     // A firmware release (offline firmware key, fetched from the vault) and two device configs (bins signed online).
     let files = tmp.path().join("files");
@@ -262,23 +308,20 @@ fn ceremony_publish_enroll_and_download() {
         "--signer",
         &signer.1,
     ]));
-    // Republishing the same request is refused (versions must advance); nothing changes.
+    // Republishing the same request (as after a crash right after it went live) finds it
+    // live and changes nothing.
     let before = std::fs::read(repo.join("metadata/timestamp.json")).unwrap();
-    assert_eq!(
-        hookswitch(&[
-            "repo",
-            "publish",
-            "--repo",
-            &s(repo.clone()),
-            "--request",
-            &s(req2.clone()),
-            "--signer",
-            &signer.1
-        ])
-        .status
-        .code(),
-        Some(2)
-    );
+    let again = ok(hookswitch(&[
+        "repo",
+        "publish",
+        "--repo",
+        &s(repo.clone()),
+        "--request",
+        &s(req2.clone()),
+        "--signer",
+        &signer.1,
+    ]));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already published"));
     assert_eq!(
         std::fs::read(repo.join("metadata/timestamp.json")).unwrap(),
         before

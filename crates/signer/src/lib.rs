@@ -136,11 +136,7 @@ fn decide(state: &AppState, req: &SignRequest) -> Result<Vec<Signature>, (Status
     Ok(sigs)
 }
 
-async fn sign(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Json(req): Json<SignRequest>,
-) -> Result<Json<SignResponse>, (StatusCode, String)> {
+fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
     let presented = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -150,7 +146,45 @@ async fn sign(
     if !bool::from(presented.ct_eq(&state.token[..])) {
         return Err((StatusCode::UNAUTHORIZED, "bad token".into()));
     }
+    Ok(())
+}
+
+async fn sign(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Json(req): Json<SignRequest>,
+) -> Result<Json<SignResponse>, (StatusCode, String)> {
+    authorise(&state, &headers)?;
     decide(&state, &req).map(|signatures| Json(SignResponse { signatures }))
+}
+
+/// The highest snapshot and timestamp versions signed: a publisher restarting after a
+/// crash takes its next versions above them.
+async fn versions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<BTreeMap<String, u64>>, (StatusCode, String)> {
+    authorise(&state, &headers)?;
+    let last = state
+        .last
+        .lock()
+        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "state lock".to_string()))?;
+    Ok(Json(last.clone()))
+}
+
+/// The signer's own record of what it signed. Missing: nothing signed yet. Unreadable or
+/// not parseable: refuse to start (a reset record would allow a rollback).
+fn load_state(path: &Path) -> Result<BTreeMap<String, u64>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "{}: {e} (the signer's record of signed versions; refusing to start without it)",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
 }
 
 /// TLS for the signer: PEM certificate chain and private key.
@@ -201,10 +235,7 @@ pub fn serve(
         ));
     }
     let state_file = key_dir.join("signer-state.json");
-    let last: BTreeMap<String, u64> = std::fs::read(&state_file)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let last = load_state(&state_file)?;
     let state = Arc::new(AppState {
         keys,
         token: token.as_bytes().to_vec(),
@@ -213,6 +244,7 @@ pub fn serve(
     });
     let app = Router::new()
         .route("/v1/sign", post(sign))
+        .route("/v1/versions", post(versions))
         .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(state);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -257,23 +289,37 @@ pub struct RemoteSigner {
     pub client: hookswitch_http::Client,
 }
 
+impl RemoteSigner {
+    fn post(&self, path: &str, body: &[u8]) -> Result<String, String> {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let (status, text) = self
+            .client
+            .post_json(&url, &self.token, body, 1024 * 1024)
+            .map_err(|e| format!("signer {e}"))?;
+        if status != 200 {
+            return Err(format!("signer {url}: HTTP {status}: {text}"));
+        }
+        Ok(text)
+    }
+}
+
 impl OnlineSigner for RemoteSigner {
+    fn last_versions(&self) -> Result<BTreeMap<String, u64>, String> {
+        let text = self.post("/v1/versions", b"{}")?;
+        serde_json::from_str(&text).map_err(|e| format!("signer versions: {e}"))
+    }
+
     fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String> {
-        let url = format!("{}/v1/sign", self.url.trim_end_matches('/'));
         let body = serde_json::to_vec(&SignRequest {
             role: role.into(),
             signed: signed.clone(),
         })
         .map_err(|e| e.to_string())?;
-        let (status, text) = self
-            .client
-            .post_json(&url, &self.token, &body, 1024 * 1024)
-            .map_err(|e| format!("signer {e}"))?;
-        if status != 200 {
-            return Err(format!("signer refused {role}: HTTP {status}: {text}"));
-        }
+        let text = self
+            .post("/v1/sign", &body)
+            .map_err(|e| format!("{role}: {e}"))?;
         let r: SignResponse =
-            serde_json::from_str(&text).map_err(|e| format!("signer {url}: {e}"))?;
+            serde_json::from_str(&text).map_err(|e| format!("signer: {role}: {e}"))?;
         Ok(r.signatures)
     }
 }
