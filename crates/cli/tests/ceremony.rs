@@ -3,95 +3,12 @@
 //! that cannot reach the offline keys → enroll over a serial-console form → the reference
 //! agent and python-tuf's ngclient download and verify over HTTP on 127.0.0.1.
 
-#[path = "../../agent/tests/support/mod.rs"]
-mod support;
+mod common;
 
-use std::io::{BufRead, BufReader};
+use common::support::{self, python, workspace, Server};
+use common::{agent, hookswitch, ok, root_fingerprint, Signer, TOKEN};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use support::{python, workspace, Server};
-
-const PASS: &str = "correct horse battery staple";
-const TOKEN: &str = "0123456789abcdef0123456789abcdef-test-token";
-
-fn hookswitch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hookswitch"))
-        .args(args)
-        .env("HOOKSWITCH_KEY_PASSPHRASE", PASS)
-        .env("HOOKSWITCH_SIGNER_TOKEN", TOKEN)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// The agent binary lives beside ours; build it if this test runs alone.
-fn agent() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_hookswitch")).with_file_name("hookswitch-agent");
-    if !p.exists() {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-p", "hookswitch-agent"])
-            .current_dir(workspace())
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-    p
-}
-
-struct Signer(Child, String);
-
-impl Signer {
-    fn start(key_dir: &Path) -> Signer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hookswitch"))
-            .args([
-                "signer",
-                "--key-dir",
-                key_dir.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .env("HOOKSWITCH_KEY_PASSPHRASE", PASS)
-            .env("HOOKSWITCH_SIGNER_TOKEN", TOKEN)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .split_whitespace()
-            .find(|w| w.starts_with("127.0.0.1:"))
-            .unwrap_or_else(|| panic!("signer said {line:?}"))
-            .to_string();
-        Signer(child, format!("http://{addr}"))
-    }
-}
-
-impl Drop for Signer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The fingerprint `repo init` / `repo sign` print for the administrator to carry.
-fn root_fingerprint(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr);
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("root v1 fingerprint"))
-        .unwrap_or_else(|| panic!("no fingerprint in {err}"));
-    line.rsplit(' ').next().unwrap().to_string()
-}
+use std::process::{Command, Output};
 
 fn agent_download(meta: &Path, server: &Server, name: &str, dir: &Path) -> Output {
     support::agent_download(&agent(), meta, server, name, dir)
@@ -104,29 +21,7 @@ fn ceremony_publish_enroll_and_download() {
     let online = tmp.path().join("online");
     let repo = tmp.path().join("repo");
     let k = |dir: &Path, name: &str| dir.join(format!("{name}.key"));
-    for name in [
-        "root1", "root2", "root3", "targets", "firmware", "apps", "config",
-    ] {
-        let role = name.trim_end_matches(char::is_numeric);
-        ok(hookswitch(&[
-            "keys",
-            "generate",
-            "--role",
-            role,
-            "--out",
-            k(&offline, name).to_str().unwrap(),
-        ]));
-    }
-    for name in ["snapshot", "timestamp", "bins"] {
-        ok(hookswitch(&[
-            "keys",
-            "generate",
-            "--role",
-            name,
-            "--out",
-            k(&online, name).to_str().unwrap(),
-        ]));
-    }
+    common::generate_keys(&offline, &online);
     // Keys are never printed; the public half is.
     let out = ok(hookswitch(&[
         "keys",
@@ -139,36 +34,7 @@ fn ceremony_publish_enroll_and_download() {
 
     let req = tmp.path().join("init.json");
     let s = |p: PathBuf| p.to_str().unwrap().to_string();
-    let init = hookswitch(&[
-        "repo",
-        "init",
-        "--repo",
-        &s(repo.clone()),
-        "--root-key",
-        &s(k(&offline, "root1")),
-        "--root-key",
-        &s(k(&offline, "root2")),
-        "--root-key",
-        &s(k(&offline, "root3")),
-        "--targets-key",
-        &s(k(&offline, "targets")),
-        "--firmware-key",
-        &s(k(&offline, "firmware")),
-        "--apps-key",
-        &s(k(&offline, "apps")),
-        "--config-key",
-        &s(k(&offline, "config")),
-        "--bins-key",
-        &s(k(&online, "bins")),
-        "--snapshot-key",
-        &s(k(&online, "snapshot")),
-        "--timestamp-key",
-        &s(k(&online, "timestamp")),
-        "--devices",
-        "100",
-        "-o",
-        &s(req.clone()),
-    ]);
+    let init = hookswitch(&common::init_args(&repo, &offline, &online, 100, &req));
     let pin = root_fingerprint(&ok(init));
     // The ceremony: only 1 of 2 root signatures first, and publish refuses.
     let signed = ok(hookswitch(&[
