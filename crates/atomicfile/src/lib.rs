@@ -53,18 +53,24 @@ pub fn lock(path: &Path) -> std::io::Result<Lock> {
     Ok(Lock(f))
 }
 
-/// Publish `src`'s content at `dest`: a hard link (no copy; `src` must never be modified
-/// in place, which holds for files this crate wrote), or an atomic copy across
-/// filesystems. The caller syncs `dest`'s directory.
+/// Publish `src`'s content at a new name `dest`: a hard link (no copy; `src` must never
+/// be modified in place, which holds for files this crate wrote), or an atomic copy across
+/// filesystems. An existing `dest` is an `AlreadyExists` error. The caller syncs `dest`'s
+/// directory.
 pub fn link_or_copy(src: &Path, dest: &Path) -> std::io::Result<()> {
-    if std::fs::hard_link(src, dest).is_err() {
-        let mut from = std::fs::File::open(src)?;
-        write_with(dest, |w| std::io::copy(&mut from, w).map(|_| ()))?;
-        // write_with counted the copy already.
-        return Ok(());
+    match std::fs::hard_link(src, dest) {
+        Ok(()) => {
+            failpoint::wrote();
+            Ok(())
+        }
+        // Never replace what is there; the caller decides what an existing file means.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) => {
+            // Another filesystem (or no hard links): copy; write_with counts the write.
+            let mut from = std::fs::File::open(src)?;
+            write_with(dest, |w| std::io::copy(&mut from, w).map(|_| ()))
+        }
     }
-    failpoint::wrote();
-    Ok(())
 }
 
 /// Stream into `path` atomically.
@@ -218,5 +224,30 @@ mod tests {
             20,
             "no temp files left"
         );
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lock");
+        let held = lock(&p).unwrap();
+        let e = lock(&p).err().expect("a second holder");
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+        drop(held);
+        lock(&p).unwrap();
+    }
+
+    #[test]
+    fn link_or_copy_publishes_the_content_and_temp_names_are_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("staged");
+        write(&src, b"blob").unwrap();
+        let dest = dir.path().join("published");
+        link_or_copy(&src, &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"blob");
+        assert!(link_or_copy(&src, &dest).is_err(), "never replaces a file");
+        assert!(is_temp_name(".1.snapshot.json.tmp-42-3"));
+        assert!(is_temp_name(".timestamp.json.tmp-42"));
+        assert!(!is_temp_name("1.snapshot.json"));
     }
 }

@@ -290,4 +290,73 @@ mod tests {
         assert_eq!(Request::parse(&bytes).unwrap(), req);
         assert!(Request::parse(b"{}").is_err());
     }
+
+    #[test]
+    fn the_shape_rules_refuse_before_any_signature_is_looked_at() {
+        let k = key(1);
+        let root = crate::repo::root(
+            1,
+            "2031-01-01T00:00:00Z",
+            &[crate::repo::RoleSpec {
+                name: "root",
+                keys: vec![k.public_key()],
+                threshold: 1,
+            }],
+        );
+        let targets = crate::repo::targets(1, "2031-01-01T00:00:00Z", BTreeMap::new(), None);
+        let mut good = Request::new(0);
+        good.push("root", "root", &root, &root.roles["root"])
+            .unwrap();
+        good.push("targets", "root", &targets, &root.roles["root"])
+            .unwrap();
+        good.validate().unwrap();
+        let refused = |edit: &dyn Fn(&mut Request), says: &str| {
+            let mut r = good.clone();
+            edit(&mut r);
+            let bytes = serde_json::to_vec(&r).unwrap();
+            let e = Request::parse(&bytes).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        };
+        refused(
+            &|r| r.documents.push(r.documents[0].clone()),
+            "root v1: more than one",
+        );
+        refused(
+            &|r| {
+                let mut d = r.documents[1].clone();
+                d.signed["version"] = 2.into();
+                r.documents.push(d)
+            },
+            "targets v2: more than one",
+        );
+        refused(
+            &|r| r.documents[1].role = "../../x".into(),
+            "not a role name",
+        );
+        refused(
+            &|r| r.documents[1].delegator = "a/b".into(),
+            "not a role name",
+        );
+        refused(
+            &|r| r.documents[1].role = "snapshot".into(),
+            "signed by the publisher",
+        );
+        refused(
+            &|r| {
+                r.documents[1].role = "timestamp".into();
+                r.documents[1].signed["_type"] = "timestamp".into();
+            },
+            "_type",
+        );
+        refused(&|r| r.documents[1].signed["_type"] = "root".into(), "_type");
+        refused(
+            &|r| r.documents[1].signed["version"] = 0.into(),
+            "no version",
+        );
+        refused(
+            &|r| r.documents[0].delegator = "targets".into(),
+            "delegated by root only",
+        );
+        refused(&|r| r.format = "other".into(), "unknown request format");
+    }
 }
