@@ -301,6 +301,7 @@ impl Repository {
     /// Stage changes: copy target files into `staging/` and put every role they change,
     /// at its next version, into a request.
     pub fn stage(&self, changes: Vec<Change>, now: i64) -> Result<Request, String> {
+        let _lock = self.lock()?;
         let (root, _) = self.latest_root()?;
         let mut req = Request::new(root.version);
         let mut updated: BTreeMap<String, Targets> = BTreeMap::new();
@@ -437,10 +438,7 @@ impl Repository {
         now: i64,
     ) -> Result<Published, String> {
         req.validate()?;
-        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
-        let lock_path = self.dir.join(".publish.lock");
-        let _lock = hookswitch_atomicfile::lock(&lock_path)
-            .map_err(|e| format!("{}: {e} (is another publish running?)", lock_path.display()))?;
+        let _lock = self.lock()?;
         self.sweep_temp_files()?;
         let live_ts = self.live_timestamp()?;
         let root_plan = self.trusted_root_for(&req, live_ts.is_none(), expect_root)?;
@@ -742,8 +740,20 @@ impl Repository {
         }
     }
 
+    /// One writer at a time (`stage` or `publish`): an flock on `<repo>/.publish.lock`.
+    fn lock(&self) -> Result<hookswitch_atomicfile::Lock, String> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        let path = self.dir.join(".publish.lock");
+        hookswitch_atomicfile::lock(&path).map_err(|e| {
+            format!(
+                "{}: {e} (is another stage or publish running?)",
+                path.display()
+            )
+        })
+    }
+
     /// Delete temp files killed writers left under `metadata/`, `targets/` and `staging/`.
-    /// Called with the publish lock held, so no live writer owns one.
+    /// Called with the lock held, so no live writer owns one.
     fn sweep_temp_files(&self) -> Result<(), String> {
         let mut dirs = vec![self.metadata_dir(), self.targets_dir(), self.staging_dir()];
         while let Some(dir) = dirs.pop() {

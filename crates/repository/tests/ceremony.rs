@@ -472,3 +472,19 @@ fn a_publication_restarts_over_what_a_killed_run_left() {
         .unwrap();
     assert_eq!(fw.documents[0].signed["version"], 10);
 }
+
+#[test]
+fn one_writer_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::open(dir.path());
+    let req = signed_init(dir.path());
+    let held = hookswitch_atomicfile::lock(&dir.path().join(".publish.lock")).unwrap();
+    let e = repo
+        .publish(req.clone(), Some(&pin(&req)), &online(true), NOW)
+        .unwrap_err();
+    assert!(e.contains("another stage or publish"), "{e}");
+    assert!(!dir.path().join("metadata").exists());
+    drop(held);
+    repo.publish(req.clone(), Some(&pin(&req)), &online(true), NOW)
+        .unwrap();
+}
