@@ -3,7 +3,7 @@
 //! completes. Deterministic: the failpoint aborts the publisher right after its Nth
 //! durable write, for every N of one publication; then a few real `kill -9`s.
 //!
-//! `HOOKSWITCH_CRASH_DEVICES` sets the release size (default 60 device configs; 1000 is the
+//! `HOOKSWITCH_CRASH_DEVICES` sets the release size (default 200 device configs; 1000 is the
 //! long run), `HOOKSWITCH_CRASH_KILLS` the number of `kill -9` runs (default 3).
 
 mod common;
@@ -166,7 +166,7 @@ fn aborted(out: &Output) -> bool {
 
 #[test]
 fn publish_survives_a_crash_after_every_write_and_kill_9() {
-    let devices = env_count("HOOKSWITCH_CRASH_DEVICES", 60);
+    let devices = env_count("HOOKSWITCH_CRASH_DEVICES", 200);
     let kills = env_count("HOOKSWITCH_CRASH_KILLS", 3);
     let tmp = tempfile::tempdir().unwrap();
     let (offline, online) = (tmp.path().join("offline"), tmp.path().join("online"));
