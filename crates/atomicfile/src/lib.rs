@@ -5,6 +5,9 @@
 //! stays); a device, a FIFO or a directory is never replaced: [`destination`] tells a caller
 //! that may write into a stream (the CLI's `-o`) what the path is, and the writers here
 //! refuse anything that is not a regular file.
+//!
+//! Temp files are named `.<name>.tmp-<pid>-<random>-<n>` ([`is_temp_name`]), so whoever
+//! owns a directory can sweep what a killed process left behind.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -217,6 +220,72 @@ fn regular_target(path: &Path) -> std::io::Result<PathBuf> {
     }
 }
 
+/// A crash-test failpoint: abort the process right after the Nth durable write.
+///
+/// Armed only by a binary's edge (the `hookswitch` CLI reads
+/// `HOOKSWITCH_FAILPOINT_ABORT_AFTER_WRITES`); disarmed it costs one relaxed atomic load
+/// per file written. A "write" is one file made durable and visible: each [`write`], each
+/// file renamed by [`write_batch`], each [`link_or_copy`].
+pub mod failpoint {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Writes left before the abort; 0 = disarmed.
+    static LEFT: AtomicU64 = AtomicU64::new(0);
+
+    /// Abort the process right after the `n`th durable write from now (`n` ≥ 1).
+    pub fn abort_after_writes(n: u64) {
+        LEFT.store(n, Ordering::SeqCst);
+    }
+
+    pub(crate) fn wrote() {
+        if LEFT.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        if LEFT.fetch_sub(1, Ordering::SeqCst) == 1 {
+            std::process::abort();
+        }
+    }
+}
+
+/// Whether `name` is one of our temp files (a leftover if its writer is gone).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.contains(TEMP_MARKER)
+}
+
+/// An exclusive advisory lock (flock) on `path`, held until dropped. Fails at once with
+/// `WouldBlock` if another process holds it.
+pub struct Lock(#[allow(dead_code)] std::fs::File);
+
+pub fn lock(path: &Path) -> std::io::Result<Lock> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)?;
+    Ok(Lock(f))
+}
+
+/// Publish `src`'s content at a new name `dest`: a hard link (no copy; `src` must never
+/// be modified in place, which holds for files this crate wrote), or an atomic copy across
+/// filesystems. An existing `dest` is an `AlreadyExists` error. The caller syncs `dest`'s
+/// directory.
+pub fn link_or_copy(src: &Path, dest: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(src, dest) {
+        Ok(()) => {
+            failpoint::wrote();
+            Ok(())
+        }
+        // Never replace what is there; the caller decides what an existing file means.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) => {
+            // Another filesystem (or no hard links): copy; write_with counts the write.
+            let mut from = std::fs::File::open(src)?;
+            write_with(dest, |w| std::io::copy(&mut from, w).map(|_| ()))
+        }
+    }
+}
+
 /// Stream into `path` atomically. If `path` is a symlink its target is replaced; a path
 /// naming anything but a regular file (or nothing) is refused.
 pub fn write_with(
@@ -244,6 +313,8 @@ pub fn write_with(
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    } else {
+        failpoint::wrote();
     }
     result
 }
@@ -274,7 +345,7 @@ pub fn remove_stale_temps(dir: &Path) -> std::io::Result<usize> {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(TEMP_MARKER) && entry.file_type()?.is_file() {
+        if is_temp_name(&name) && entry.file_type()?.is_file() {
             std::fs::remove_file(entry.path())?;
             removed += 1;
         }
@@ -331,6 +402,7 @@ pub fn write_batch(files: &[(PathBuf, &[u8])]) -> std::io::Result<()> {
         let mut dirs = std::collections::BTreeSet::new();
         for (tmp, path) in temps.iter().zip(&targets) {
             std::fs::rename(tmp, path)?;
+            failpoint::wrote();
             dirs.insert(parent_of(path).to_path_buf());
         }
         temps.clear();
@@ -504,5 +576,30 @@ mod tests {
             20,
             "no temp files left"
         );
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lock");
+        let held = lock(&p).unwrap();
+        let e = lock(&p).err().expect("a second holder");
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+        drop(held);
+        lock(&p).unwrap();
+    }
+
+    #[test]
+    fn link_or_copy_publishes_the_content_and_temp_names_are_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("staged");
+        write(&src, b"blob").unwrap();
+        let dest = dir.path().join("published");
+        link_or_copy(&src, &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"blob");
+        assert!(link_or_copy(&src, &dest).is_err(), "never replaces a file");
+        assert!(is_temp_name(".1.snapshot.json.tmp-42-3"));
+        assert!(is_temp_name(".timestamp.json.tmp-42"));
+        assert!(!is_temp_name("1.snapshot.json"));
     }
 }

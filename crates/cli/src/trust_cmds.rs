@@ -116,6 +116,10 @@ pub enum RepoCmd {
         /// PEM CA certificates to trust when the signer URL is https://.
         #[arg(long)]
         signer_ca: Option<PathBuf>,
+        /// The root fingerprint `repo init` and `repo sign` printed on the air-gapped host.
+        /// Required for the first publication; pins a new root when given later.
+        #[arg(long, value_name = "SHA256")]
+        expect_root: Option<String>,
     },
 }
 
@@ -162,7 +166,15 @@ fn read_request(path: &Path) -> Result<Request, String> {
     Request::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn print_missing(req: &Request) {
+fn print_missing(req: &Request) -> Result<(), String> {
+    if let Some(d) = req.root() {
+        // Written down here and given to `repo publish --expect-root` on the online host.
+        eprintln!(
+            "root v{} fingerprint (sha256 of its signed part): {}",
+            d.signed["version"],
+            hookswitch_trust::ceremony::root_fingerprint(d)?
+        );
+    }
     let missing = req.missing();
     if missing.is_empty() {
         eprintln!("every offline role has its threshold of signatures");
@@ -170,6 +182,7 @@ fn print_missing(req: &Request) {
     for (role, have, need) in missing {
         eprintln!("needs signatures: {role} ({have} of {need})");
     }
+    Ok(())
 }
 
 pub fn keys(cmd: KeysCmd) -> Result<u8, String> {
@@ -238,7 +251,7 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
             };
             let req = Repository::open(&repo).init(&keys, devices, now())?;
             write_request(&output, &req)?;
-            print_missing(&req);
+            print_missing(&req)?;
             Ok(0)
         }
         RepoCmd::Stage {
@@ -277,7 +290,7 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
             }
             let req = Repository::open(&repo).stage(changes, now())?;
             write_request(&output, &req)?;
-            print_missing(&req);
+            print_missing(&req)?;
             Ok(0)
         }
         RepoCmd::Sign { request, keys } => {
@@ -297,7 +310,7 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
                 );
             }
             write_request(&request, &req)?;
-            print_missing(&req);
+            print_missing(&req)?;
             Ok(0)
         }
         RepoCmd::Rotate {
@@ -329,11 +342,11 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
             };
             let req = Repository::open(&repo).rotate(&rotation, now())?;
             write_request(&output, &req)?;
-            print_missing(&req);
+            print_missing(&req)?;
             Ok(0)
         }
         RepoCmd::Status { request } => {
-            print_missing(&read_request(&request)?);
+            print_missing(&read_request(&request)?)?;
             Ok(0)
         }
         RepoCmd::Publish {
@@ -341,6 +354,7 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
             request,
             signer,
             signer_ca,
+            expect_root,
         } => {
             let token = std::env::var(TOKEN_ENV)
                 .map_err(|_| format!("set {TOKEN_ENV} to the signer's token"))?;
@@ -357,7 +371,14 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
                 token,
                 client,
             };
-            let p = Repository::open(&repo).publish(req, &remote, now())?;
+            let p = Repository::open(&repo).publish(req, expect_root.as_deref(), &remote, now())?;
+            if p.already_live {
+                eprintln!(
+                    "already published (an earlier run finished): snapshot v{}, timestamp v{}; nothing written",
+                    p.snapshot_version, p.timestamp_version
+                );
+                return Ok(0);
+            }
             eprintln!(
                 "published: root v{}, snapshot v{}, timestamp v{}; {} metadata files ({} bytes), {} targets",
                 p.root_version, p.snapshot_version, p.timestamp_version, p.files, p.metadata_bytes, p.targets

@@ -3,85 +3,12 @@
 //! that cannot reach the offline keys → enroll over a serial-console form → the reference
 //! agent and python-tuf's ngclient download and verify over HTTP on 127.0.0.1.
 
-#[path = "../../agent/tests/support/mod.rs"]
-mod support;
+mod common;
 
-use std::io::{BufRead, BufReader};
+use common::support::{self, python, workspace, Server};
+use common::{agent, hookswitch, ok, root_fingerprint, Signer, TOKEN};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use support::{python, workspace, Server};
-
-const PASS: &str = "correct horse battery staple";
-const TOKEN: &str = "0123456789abcdef0123456789abcdef-test-token";
-
-fn hookswitch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hookswitch"))
-        .args(args)
-        .env("HOOKSWITCH_KEY_PASSPHRASE", PASS)
-        .env("HOOKSWITCH_SIGNER_TOKEN", TOKEN)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// The agent binary lives beside ours; build it if this test runs alone.
-fn agent() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_hookswitch")).with_file_name("hookswitch-agent");
-    if !p.exists() {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-p", "hookswitch-agent"])
-            .current_dir(workspace())
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-    p
-}
-
-struct Signer(Child, String);
-
-impl Signer {
-    fn start(key_dir: &Path) -> Signer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hookswitch"))
-            .args([
-                "signer",
-                "--key-dir",
-                key_dir.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .env("HOOKSWITCH_KEY_PASSPHRASE", PASS)
-            .env("HOOKSWITCH_SIGNER_TOKEN", TOKEN)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .split_whitespace()
-            .find(|w| w.starts_with("127.0.0.1:"))
-            .unwrap_or_else(|| panic!("signer said {line:?}"))
-            .to_string();
-        Signer(child, format!("http://{addr}"))
-    }
-}
-
-impl Drop for Signer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::{Command, Output};
 
 fn agent_download(meta: &Path, server: &Server, name: &str, dir: &Path) -> Output {
     support::agent_download(&agent(), meta, server, name, dir)
@@ -94,29 +21,7 @@ fn ceremony_publish_enroll_and_download() {
     let online = tmp.path().join("online");
     let repo = tmp.path().join("repo");
     let k = |dir: &Path, name: &str| dir.join(format!("{name}.key"));
-    for name in [
-        "root1", "root2", "root3", "targets", "firmware", "apps", "config",
-    ] {
-        let role = name.trim_end_matches(char::is_numeric);
-        ok(hookswitch(&[
-            "keys",
-            "generate",
-            "--role",
-            role,
-            "--out",
-            k(&offline, name).to_str().unwrap(),
-        ]));
-    }
-    for name in ["snapshot", "timestamp", "bins"] {
-        ok(hookswitch(&[
-            "keys",
-            "generate",
-            "--role",
-            name,
-            "--out",
-            k(&online, name).to_str().unwrap(),
-        ]));
-    }
+    common::generate_keys(&offline, &online);
     // Keys are never printed; the public half is.
     let out = ok(hookswitch(&[
         "keys",
@@ -129,38 +34,10 @@ fn ceremony_publish_enroll_and_download() {
 
     let req = tmp.path().join("init.json");
     let s = |p: PathBuf| p.to_str().unwrap().to_string();
-    ok(hookswitch(&[
-        "repo",
-        "init",
-        "--repo",
-        &s(repo.clone()),
-        "--root-key",
-        &s(k(&offline, "root1")),
-        "--root-key",
-        &s(k(&offline, "root2")),
-        "--root-key",
-        &s(k(&offline, "root3")),
-        "--targets-key",
-        &s(k(&offline, "targets")),
-        "--firmware-key",
-        &s(k(&offline, "firmware")),
-        "--apps-key",
-        &s(k(&offline, "apps")),
-        "--config-key",
-        &s(k(&offline, "config")),
-        "--bins-key",
-        &s(k(&online, "bins")),
-        "--snapshot-key",
-        &s(k(&online, "snapshot")),
-        "--timestamp-key",
-        &s(k(&online, "timestamp")),
-        "--devices",
-        "100",
-        "-o",
-        &s(req.clone()),
-    ]));
+    let init = hookswitch(&common::init_args(&repo, &offline, &online, 100, &req));
+    let pin = root_fingerprint(&ok(init));
     // The ceremony: only 1 of 2 root signatures first, and publish refuses.
-    ok(hookswitch(&[
+    let signed = ok(hookswitch(&[
         "repo",
         "sign",
         "--request",
@@ -176,6 +53,11 @@ fn ceremony_publish_enroll_and_download() {
         "--key",
         &s(k(&offline, "config")),
     ]));
+    assert_eq!(
+        root_fingerprint(&signed),
+        pin,
+        "init and sign print the same fingerprint"
+    );
     let signer = Signer::start(&online);
     let out = hookswitch(&[
         "repo",
@@ -186,6 +68,8 @@ fn ceremony_publish_enroll_and_download() {
         &s(req.clone()),
         "--signer",
         &signer.1,
+        "--expect-root",
+        &pin,
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -203,19 +87,47 @@ fn ceremony_publish_enroll_and_download() {
         &s(k(&offline, "root3")),
     ]));
 
+    // Tampered on the way to the online host: a second root v1 appended (the attacker's
+    // copy: other content, no valid signature), or the request's root differing from the
+    // fingerprint written down at the ceremony. Refused; nothing written.
+    let tampered = tmp.path().join("tampered.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&req).unwrap()).unwrap();
+    let mut evil = doc["documents"][0].clone();
+    evil["signed"]["expires"] = "2099-01-01T00:00:00Z".into();
+    doc["documents"].as_array_mut().unwrap().push(evil);
+    std::fs::write(&tampered, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let publish_init = |request: &Path, expect: Option<&str>| {
+        let mut args = vec!["repo", "publish", "--repo", repo.to_str().unwrap()];
+        args.extend([
+            "--request",
+            request.to_str().unwrap(),
+            "--signer",
+            &signer.1,
+        ]);
+        args.extend(expect.map(|e| ["--expect-root", e]).into_iter().flatten());
+        hookswitch(&args)
+    };
+    let wrong_pin = "0".repeat(64);
+    for (request, expect, says) in [
+        (
+            &tampered,
+            Some(pin.as_str()),
+            "root v1: more than one document",
+        ),
+        (&req, Some(wrong_pin.as_str()), "not the expected 0000"),
+        (&req, None, "needs --expect-root"),
+    ] {
+        let out = publish_init(request, expect);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!repo.join("metadata").exists(), "nothing written: {err}");
+    }
+
     // Key custody: the offline keys go away before publishing.
     let vault = tmp.path().join("vault");
     std::fs::rename(&offline, &vault).unwrap();
-    ok(hookswitch(&[
-        "repo",
-        "publish",
-        "--repo",
-        &s(repo.clone()),
-        "--request",
-        &s(req.clone()),
-        "--signer",
-        &signer.1,
-    ]));
+    ok(publish_init(&req, Some(&pin)));
 
     // A firmware release (offline firmware key, fetched from the vault) and two device configs (bins signed online).
     let files = tmp.path().join("files");
@@ -262,23 +174,20 @@ fn ceremony_publish_enroll_and_download() {
         "--signer",
         &signer.1,
     ]));
-    // Republishing the same request is refused (versions must advance); nothing changes.
+    // Republishing the same request (as after a crash right after it went live) finds it
+    // live and changes nothing.
     let before = std::fs::read(repo.join("metadata/timestamp.json")).unwrap();
-    assert_eq!(
-        hookswitch(&[
-            "repo",
-            "publish",
-            "--repo",
-            &s(repo.clone()),
-            "--request",
-            &s(req2.clone()),
-            "--signer",
-            &signer.1
-        ])
-        .status
-        .code(),
-        Some(2)
-    );
+    let again = ok(hookswitch(&[
+        "repo",
+        "publish",
+        "--repo",
+        &s(repo.clone()),
+        "--request",
+        &s(req2.clone()),
+        "--signer",
+        &signer.1,
+    ]));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already published"));
     assert_eq!(
         std::fs::read(repo.join("metadata/timestamp.json")).unwrap(),
         before

@@ -97,15 +97,14 @@ fn release(devices: usize) -> (tempfile::TempDir, Repository) {
     for k in offline_init_signers() {
         req.sign(&k).unwrap();
     }
-    repo.publish(req, &InProcessSigner::standard(true), NOW)
-        .unwrap();
+    let pin = hookswitch_trust::ceremony::root_fingerprint(req.root().unwrap()).unwrap();
+    let online = InProcessSigner::standard(true);
+    repo.publish(req, Some(&pin), &online, NOW).unwrap();
     let t = Instant::now();
     let req = repo.stage(changes(0..devices, 1), NOW).unwrap();
     let staged = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let p = repo
-        .publish(req, &InProcessSigner::standard(true), NOW)
-        .unwrap();
+    let p = repo.publish(req, None, &online, NOW).unwrap();
     let published = t.elapsed().as_secs_f64();
     println!(
         "release of {devices} device configs: stage {staged:.2} s, sign + publish {published:.2} s, total {:.2} s; {} metadata files, {:.1} MiB of metadata",
@@ -140,7 +139,7 @@ fn per_device_refresh(devices: usize) {
     let req = repo
         .stage(changes(changed.iter().copied(), 2), NOW)
         .unwrap();
-    repo.publish(req, &InProcessSigner::standard(true), NOW)
+    repo.publish(req, None, &InProcessSigner::standard(true), NOW)
         .unwrap();
     let after = load_metadata(dir.path());
     let mut bytes = Vec::new();

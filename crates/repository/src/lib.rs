@@ -38,6 +38,9 @@ pub const BIN_PREFIX: &str = "config-bin";
 pub trait OnlineSigner {
     /// Signatures over the canonical form of `signed` for `role`.
     fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String>;
+    /// The highest version it has signed per role (`snapshot`, `timestamp`): it refuses
+    /// anything not above, so a publisher restarting after a crash starts from there.
+    fn last_versions(&self) -> Result<BTreeMap<String, u64>, String>;
 }
 
 pub struct Repository {
@@ -173,12 +176,13 @@ impl Repository {
         ))
     }
 
-    fn published_timestamp_version(&self) -> Result<u64, String> {
+    /// The live timestamp, if anything was ever published.
+    fn live_timestamp(&self) -> Result<Option<Timestamp>, String> {
         let p = self.metadata_dir().join("timestamp.json");
         if !p.exists() {
-            return Ok(0);
+            return Ok(None);
         }
-        Ok(read_json::<Timestamp>(&p)?.0.version)
+        Ok(Some(read_json::<Timestamp>(&p)?.0))
     }
 
     /// A published targets role, at the version the current snapshot names.
@@ -297,6 +301,7 @@ impl Repository {
     /// Stage changes: copy target files into `staging/` and put every role they change,
     /// at its next version, into a request.
     pub fn stage(&self, changes: Vec<Change>, now: i64) -> Result<Request, String> {
+        let _lock = self.lock()?;
         let (root, _) = self.latest_root()?;
         let mut req = Request::new(root.version);
         let mut updated: BTreeMap<String, Targets> = BTreeMap::new();
@@ -377,8 +382,16 @@ impl Repository {
             .collect();
         hookswitch_atomicfile::write_batch(&batch)
             .map_err(|e| format!("{}: {e}", self.staging_dir().display()))?;
+        // Above the live version and above anything an interrupted publication left on disk:
+        // a version number, once written, never names other content.
+        let on_disk = self.versioned_files()?;
         for (role, mut t) in updated {
-            t.version += 1;
+            t.version = on_disk
+                .iter()
+                .filter(|(r, _)| *r == role)
+                .map(|(_, v)| *v)
+                .fold(t.version, u64::max)
+                + 1;
             let life = if role.starts_with(BIN_PREFIX) {
                 expiry::BINS
             } else {
@@ -409,31 +422,27 @@ impl Repository {
     /// the online signer sign what it holds keys for, add snapshot and timestamp, and
     /// write the new repository version. The old version stays complete until the new
     /// `timestamp.json` replaces it in one rename.
+    ///
+    /// The first publication must name the fingerprint of the request's root v1
+    /// (`expect_root`, see [`ceremony::root_fingerprint`]); later ones may, to pin a new root.
+    ///
+    /// Restartable: after a crash at any point, publishing the same request again finishes
+    /// the job (or reports it already live). Versioned files a killed run left are reused
+    /// when identical; snapshot and timestamp versions go above everything the signer has
+    /// signed or the disk holds, so no versioned file is ever rewritten with other content.
     pub fn publish(
         &self,
         mut req: Request,
+        expect_root: Option<&str>,
         online: &dyn OnlineSigner,
         now: i64,
     ) -> Result<Published, String> {
-        let first = !self.metadata_dir().join("1.root.json").exists();
-        // The root the request must satisfy: the published one, or for init the request's own v1.
-        let mut root: Root = if first {
-            let d = req
-                .documents
-                .iter()
-                .find(|d| d.role == "root")
-                .ok_or("the first publication needs root v1")?;
-            let r: Root =
-                serde_json::from_value(d.signed.clone()).map_err(|e| format!("root: {e}"))?;
-            check(d, &r.keys, r.roles.get("root").ok_or("root role")?)
-                .map_err(|e| format!("{e} (root v1 must carry its own threshold)"))?;
-            r
-        } else {
-            self.latest_root()?.0
-        };
-        if let Some(d) = req.documents.iter().find(|d| d.role == "root" && !first) {
-            root = check_root(d, &root)?;
-        }
+        req.validate()?;
+        let _lock = self.lock()?;
+        self.sweep_temp_files()?;
+        let live_ts = self.live_timestamp()?;
+        let root_plan = self.trusted_root_for(&req, live_ts.is_none(), expect_root)?;
+        let root = root_plan.trusted;
         // Online roles sign first, so the checks below see their signatures.
         for d in req
             .documents
@@ -453,21 +462,17 @@ impl Repository {
                 None => self.targets_in(published.as_ref(), role),
             }
         };
-        let old_snap_version = published.as_ref().map_or(0, |s| s.version);
+        let live_snap_version = published.as_ref().map_or(0, |s| s.version);
         let mut snapshot_meta = published
             .as_ref()
             .map(|s| s.meta.clone())
             .unwrap_or_default();
+        // (role, live version before, new version) of every targets role this request moves.
+        let mut advanced: Vec<(String, u64, u64)> = Vec::new();
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        for d in &req.documents {
+        let mut already_live = 0;
+        for d in req.documents.iter().filter(|d| d.role != "root") {
             let bytes = ceremony::envelope(d)?;
-            if d.role == "root" {
-                files.push((
-                    format!("{}.root.json", d.signed["version"].as_u64().unwrap_or(0)),
-                    bytes,
-                ));
-                continue;
-            }
             let (keys, auth) = if d.delegator == "root" {
                 (
                     root.keys.clone(),
@@ -485,16 +490,43 @@ impl Repository {
             check(d, &keys, &auth)?;
             let t: Targets =
                 serde_json::from_value(d.signed.clone()).map_err(|e| format!("{}: {e}", d.role))?;
-            if let Some(old) = snapshot_meta.get(&format!("{}.json", d.role)) {
-                if t.version <= old.version {
-                    return Err(format!(
-                        "{}: version {} does not advance the published {}",
-                        d.role, t.version, old.version
-                    ));
-                }
+            let name = format!("{}.{}.json", t.version, d.role);
+            let live = snapshot_meta
+                .get(&format!("{}.json", d.role))
+                .map_or(0, |m| m.version);
+            if t.version == live
+                && std::fs::read(self.metadata_dir().join(&name)).ok() == Some(bytes.clone())
+            {
+                // Published by an earlier run of this same request.
+                already_live += 1;
+                continue;
+            }
+            if t.version <= live {
+                return Err(format!(
+                    "{}: version {} does not advance the published {live}",
+                    d.role, t.version
+                ));
             }
             snapshot_meta.insert(format!("{}.json", d.role), repo::meta(t.version));
-            files.push((format!("{}.{}.json", t.version, d.role), bytes));
+            advanced.push((d.role.clone(), live, t.version));
+            files.push((name, bytes));
+        }
+        if already_live > 0 && (!files.is_empty() || root_plan.new_root.is_some()) {
+            return Err(
+                "part of this request is live and part is not: stage the change again".into(),
+            );
+        }
+        if already_live > 0 {
+            let ts = live_ts.ok_or("no live timestamp")?;
+            return Ok(Published {
+                root_version: root.version,
+                snapshot_version: live_snap_version,
+                timestamp_version: ts.version,
+                files: 0,
+                metadata_bytes: 0,
+                targets: 0,
+                already_live: true,
+            });
         }
         // Staged targets must match the hash their name carries (which the signed metadata lists).
         for blob in &req.blobs {
@@ -506,23 +538,61 @@ impl Repository {
                 return Err(format!("staged {blob}: content does not match its hash"));
             }
         }
+        // A versioned file a killed run left is reused only if identical.
+        let mut fresh: Vec<(PathBuf, &[u8])> = Vec::new();
+        for (name, bytes) in &files {
+            let p = self.metadata_dir().join(name);
+            match std::fs::read(&p) {
+                Ok(existing) if existing != *bytes => {
+                    return Err(format!(
+                        "{}: left by an interrupted publication with other content; a versioned \
+                         file is never rewritten: stage the change again (stage takes versions above it)",
+                        p.display()
+                    ))
+                }
+                Ok(_) => {}
+                Err(_) => fresh.push((p, bytes.as_slice())),
+            }
+        }
 
+        // New online versions go above the live ones, what the signer already signed (a killed
+        // run may have had it sign), and any file a killed run left.
+        let signed_before = online.last_versions()?;
+        let on_disk = self.versioned_files()?;
+        let highest_snapshot = on_disk
+            .iter()
+            .filter(|(r, _)| r == "snapshot")
+            .map(|(_, v)| *v)
+            .max()
+            .unwrap_or(0);
+        let snapshot_version = live_snap_version
+            .max(signed_before.get("snapshot").copied().unwrap_or(0))
+            .max(highest_snapshot)
+            + 1;
+        let timestamp_version = live_ts
+            .as_ref()
+            .map_or(0, |t| t.version)
+            .max(signed_before.get("timestamp").copied().unwrap_or(0))
+            + 1;
         let snapshot = repo::snapshot(
-            old_snap_version + 1,
+            snapshot_version,
             &time::format(now + expiry::SNAPSHOT),
             snapshot_meta,
         );
         let snap_doc = signed_online(online, "snapshot", &snapshot, &root)?;
         let snap_bytes = ceremony::envelope(&snap_doc)?;
         let ts = repo::timestamp(
-            self.published_timestamp_version()? + 1,
+            timestamp_version,
             &time::format(now + expiry::TIMESTAMP),
             snapshot.version,
             &snap_bytes,
         );
         let ts_doc = signed_online(online, "timestamp", &ts, &root)?;
-        files.push((format!("{}.snapshot.json", snapshot.version), snap_bytes));
-        // Write: targets, then versioned metadata, then the timestamp that makes them live.
+        let snap_name = format!("{}.snapshot.json", snapshot.version);
+        fresh.push((self.metadata_dir().join(&snap_name), &snap_bytes));
+        advanced.push(("snapshot".into(), live_snap_version, snapshot.version));
+
+        // Write: targets, then versioned metadata, then the new root, then the timestamp that makes them live.
         let mut dirs = std::collections::BTreeSet::new();
         for blob in &req.blobs {
             let dest = self.targets_dir().join(blob);
@@ -530,13 +600,8 @@ impl Repository {
             std::fs::create_dir_all(&parent).map_err(|e| format!("{}: {e}", parent.display()))?;
             if !dest.exists() {
                 // Staged files were synced at stage time; a hard link publishes them without a copy.
-                let src = self.staging_dir().join(blob);
-                if std::fs::hard_link(&src, &dest).is_err() {
-                    std::fs::copy(&src, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-                    std::fs::File::open(&dest)
-                        .and_then(|f| f.sync_all())
-                        .map_err(|e| format!("{}: {e}", dest.display()))?;
-                }
+                hookswitch_atomicfile::link_or_copy(&self.staging_dir().join(blob), &dest)
+                    .map_err(|e| format!("{}: {e}", dest.display()))?;
             }
             dirs.insert(parent);
         }
@@ -547,36 +612,200 @@ impl Repository {
         }
         std::fs::create_dir_all(self.metadata_dir())
             .map_err(|e| format!("{}: {e}", self.metadata_dir().display()))?;
-        let mut fresh: Vec<(PathBuf, &[u8])> = Vec::new();
-        for (name, bytes) in &files {
-            let p = self.metadata_dir().join(name);
-            match std::fs::read(&p) {
-                Ok(existing) if existing != *bytes => {
-                    return Err(format!(
-                        "{}: exists with other content; a published version is never rewritten",
-                        p.display()
-                    ))
-                }
-                Ok(_) => {}
-                Err(_) => fresh.push((p, bytes.as_slice())),
-            }
-        }
         hookswitch_atomicfile::write_batch(&fresh)
             .map_err(|e| format!("{}: {e}", self.metadata_dir().display()))?;
+        // What killed runs left between the live and the new versions is referenced by
+        // nothing and, below the new version, can never be chosen again.
+        for (role, version) in &on_disk {
+            let jumped = advanced
+                .iter()
+                .any(|(r, live, new)| r == role && version > live && version < new);
+            if jumped {
+                let p = self.metadata_dir().join(format!("{version}.{role}.json"));
+                std::fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            }
+        }
+        if let Some((version, bytes)) = &root_plan.new_root {
+            let p = self.metadata_dir().join(format!("{version}.root.json"));
+            hookswitch_atomicfile::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
         let ts_bytes = ceremony::envelope(&ts_doc)?;
         let ts_path = self.metadata_dir().join("timestamp.json");
         hookswitch_atomicfile::write(&ts_path, &ts_bytes)
             .map_err(|e| format!("{}: {e}", ts_path.display()))?;
+        let root_bytes = root_plan
+            .new_root
+            .as_ref()
+            .map_or(0, |(_, b)| b.len() as u64);
         Ok(Published {
             root_version: root.version,
             snapshot_version: snapshot.version,
             timestamp_version: ts.version,
-            files: files.len() + 1,
+            files: files.len() + 2 + usize::from(root_plan.new_root.is_some()),
             metadata_bytes: files.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
-                + ts_bytes.len() as u64,
+                + snap_bytes.len() as u64
+                + ts_bytes.len() as u64
+                + root_bytes,
             targets: req.blobs.len(),
+            already_live: false,
         })
     }
+
+    /// The root every other document is checked against, and the root file to write.
+    /// First publication: the request's root v1, pinned by `expect_root` and carrying its
+    /// own threshold. Later: the highest root on disk; a root in the request must be the
+    /// next version and meet both thresholds, or be byte-identical to one on disk (a
+    /// re-run after a crash).
+    fn trusted_root_for(
+        &self,
+        req: &Request,
+        first: bool,
+        expect_root: Option<&str>,
+    ) -> Result<RootPlan, String> {
+        let doc = req.root();
+        if let (Some(want), Some(d)) = (expect_root, doc) {
+            let got = ceremony::root_fingerprint(d)?;
+            if !want.eq_ignore_ascii_case(&got) {
+                return Err(format!(
+                    "root v{} in the request has fingerprint {got}, not the expected {want}: \
+                     the request was changed on its way from the ceremony",
+                    d.signed["version"]
+                ));
+            }
+        }
+        if expect_root.is_some() && doc.is_none() {
+            return Err("--expect-root was given but the request carries no root".into());
+        }
+        let on_disk = |d: &Document| -> Result<Option<Vec<u8>>, String> {
+            let v = ceremony::document_version(d)?;
+            let p = self.metadata_dir().join(format!("{v}.root.json"));
+            let bytes = ceremony::envelope(d)?;
+            match std::fs::read(&p) {
+                Ok(existing) if existing == bytes => Ok(None),
+                Ok(_) => Err(format!(
+                    "{}: exists with other content; a published root is never rewritten",
+                    p.display()
+                )),
+                Err(_) => Ok(Some(bytes)),
+            }
+        };
+        if first {
+            expect_root.ok_or(
+                "the first publication needs --expect-root SHA256 (printed by repo init and repo sign)",
+            )?;
+            let d = doc.ok_or("the first publication needs root v1")?;
+            let r: Root =
+                serde_json::from_value(d.signed.clone()).map_err(|e| format!("root: {e}"))?;
+            if r.version != 1 {
+                return Err(format!(
+                    "root: the first publication needs v1, not v{}",
+                    r.version
+                ));
+            }
+            check(d, &r.keys, r.roles.get("root").ok_or("root role")?)
+                .map_err(|e| format!("{e} (root v1 must carry its own threshold)"))?;
+            let new_root = on_disk(d)?.map(|b| (1, b));
+            return Ok(RootPlan {
+                trusted: r,
+                new_root,
+            });
+        }
+        let (trusted, _) = self.latest_root()?;
+        match doc {
+            None => Ok(RootPlan {
+                trusted,
+                new_root: None,
+            }),
+            Some(d) if ceremony::document_version(d)? <= trusted.version => {
+                // Only a re-run may carry a root that is already on disk, and only the same one.
+                match on_disk(d)? {
+                    None => Ok(RootPlan {
+                        trusted,
+                        new_root: None,
+                    }),
+                    Some(_) => Err(format!(
+                        "root: version {} does not follow the trusted version {}",
+                        d.signed["version"], trusted.version
+                    )),
+                }
+            }
+            Some(d) => {
+                let new = check_root(d, &trusted)?;
+                let bytes = ceremony::envelope(d)?;
+                Ok(RootPlan {
+                    new_root: Some((new.version, bytes)),
+                    trusted: new,
+                })
+            }
+        }
+    }
+
+    /// One writer at a time (`stage` or `publish`): an flock on `<repo>/.publish.lock`.
+    fn lock(&self) -> Result<hookswitch_atomicfile::Lock, String> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        let path = self.dir.join(".publish.lock");
+        hookswitch_atomicfile::lock(&path).map_err(|e| {
+            format!(
+                "{}: {e} (is another stage or publish running?)",
+                path.display()
+            )
+        })
+    }
+
+    /// Delete temp files killed writers left under `metadata/`, `targets/` and `staging/`.
+    /// Called with the lock held, so no live writer owns one.
+    fn sweep_temp_files(&self) -> Result<(), String> {
+        let mut dirs = vec![self.metadata_dir(), self.targets_dir(), self.staging_dir()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries {
+                let e = e.map_err(|e| format!("{}: {e}", dir.display()))?;
+                let ty = e
+                    .file_type()
+                    .map_err(|e| format!("{}: {e}", dir.display()))?;
+                if ty.is_dir() {
+                    dirs.push(e.path());
+                } else if ty.is_file()
+                    && hookswitch_atomicfile::is_temp_name(&e.file_name().to_string_lossy())
+                {
+                    std::fs::remove_file(e.path())
+                        .map_err(|err| format!("{}: {err}", e.path().display()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every `N.<role>.json` under `metadata/` (roots included), as (role, N).
+    fn versioned_files(&self) -> Result<Vec<(String, u64)>, String> {
+        let dir = self.metadata_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(format!("{}: {e}", dir.display())),
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let name = e
+                .map_err(|e| format!("{}: {e}", dir.display()))?
+                .file_name();
+            let name = name.to_string_lossy();
+            let parsed = name.strip_suffix(".json").and_then(|stem| {
+                let (v, role) = stem.split_once('.')?;
+                Some((role.to_string(), v.parse::<u64>().ok()?))
+            });
+            out.extend(parsed);
+        }
+        Ok(out)
+    }
+}
+
+/// The root a publication checks against, and the root file it adds (version, bytes).
+struct RootPlan {
+    trusted: Root,
+    new_root: Option<(u64, Vec<u8>)>,
 }
 
 /// What a publication wrote.
@@ -588,6 +817,8 @@ pub struct Published {
     pub files: usize,
     pub metadata_bytes: u64,
     pub targets: usize,
+    /// Every document in the request was already live (an earlier run finished): nothing written.
+    pub already_live: bool,
 }
 
 /// Have the online signer sign a top-level online role, and check it against the root.

@@ -5,6 +5,8 @@ use crate::{InitKeys, OnlineSigner, BIN_PREFIX};
 use hookswitch_trust::crypto::{canonical, Ed25519Signer, Signer};
 use hookswitch_trust::metadata::Signature;
 use hookswitch_trust::testkit::key;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// Root 1..3 (2 of 3), targets 4, firmware 5, apps 6, config 7, bins 8, snapshot 9, timestamp 10.
 pub fn init_keys() -> InitKeys {
@@ -30,12 +32,21 @@ pub fn offline_init_signers() -> Vec<Ed25519Signer> {
     vec![key(1), key(2), key(4), key(5), key(6), key(7)]
 }
 
-/// Holds online keys by kind: `snapshot`, `timestamp`, `bins`.
+/// Holds online keys by kind: `snapshot`, `timestamp`, `bins`; like the signer process, it
+/// refuses a snapshot or timestamp version that does not advance the last it signed.
 pub struct InProcessSigner {
     pub keys: Vec<(String, Ed25519Signer)>,
+    last: Mutex<BTreeMap<String, u64>>,
 }
 
 impl InProcessSigner {
+    pub fn with_keys(keys: Vec<(String, Ed25519Signer)>) -> Self {
+        InProcessSigner {
+            keys,
+            last: Mutex::default(),
+        }
+    }
+
     /// Snapshot and timestamp keys, and the bins key if `with_bins`.
     pub fn standard(with_bins: bool) -> Self {
         let mut keys = vec![
@@ -45,7 +56,7 @@ impl InProcessSigner {
         if with_bins {
             keys.push(("bins".into(), key(8)));
         }
-        InProcessSigner { keys }
+        InProcessSigner::with_keys(keys)
     }
 }
 
@@ -56,6 +67,17 @@ impl OnlineSigner for InProcessSigner {
         } else {
             role
         };
+        if kind != "bins" {
+            let version = signed["version"].as_u64().ok_or("no version")?;
+            let mut last = self.last.lock().map_err(|_| "state lock")?;
+            let prev = last.entry(role.to_string()).or_insert(0);
+            if version <= *prev {
+                return Err(format!(
+                    "{role} version {version} does not advance {prev} (rollback refused)"
+                ));
+            }
+            *prev = version;
+        }
         let msg = canonical(signed)?;
         self.keys
             .iter()
@@ -67,5 +89,9 @@ impl OnlineSigner for InProcessSigner {
                 })
             })
             .collect()
+    }
+
+    fn last_versions(&self) -> Result<BTreeMap<String, u64>, String> {
+        Ok(self.last.lock().map_err(|_| "state lock")?.clone())
     }
 }

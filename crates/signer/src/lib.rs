@@ -218,13 +218,8 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// The token first, from the headers alone: an unauthenticated body is never read, let
-/// alone parsed. Then the body, bounded in size and time.
-async fn sign(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<SignResponse>, (StatusCode, String)> {
+/// Is the bearer token right? Compared in constant time.
+fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -234,6 +229,17 @@ async fn sign(
     if !bool::from(presented.ct_eq(&state.token[..])) {
         return Err((StatusCode::UNAUTHORIZED, "bad token".into()));
     }
+    Ok(())
+}
+
+/// The token first, from the headers alone: an unauthenticated body is never read, let
+/// alone parsed. Then the body, bounded in size and time.
+async fn sign(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<SignResponse>, (StatusCode, String)> {
+    authorise(&state, &headers)?;
     let too_large = || {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -278,6 +284,20 @@ fn load_state(path: &Path) -> Result<BTreeMap<String, u64>, String> {
         Err(e) => return Err(stop(e.to_string())),
     };
     serde_json::from_slice(&bytes).map_err(|e| stop(format!("corrupt: {e}")))
+}
+
+/// The highest snapshot and timestamp versions signed: a publisher restarting after a
+/// crash takes its next versions above them.
+async fn versions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<BTreeMap<String, u64>>, (StatusCode, String)> {
+    authorise(&state, &headers)?;
+    let last = state
+        .last
+        .lock()
+        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "state lock".to_string()))?;
+    Ok(Json(last.clone()))
 }
 
 /// TLS for the signer: PEM certificate chain and private key.
@@ -338,6 +358,7 @@ pub fn serve(
     });
     let app = Router::new()
         .route("/v1/sign", post(sign))
+        .route("/v1/versions", post(versions))
         .with_state(state);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -389,23 +410,37 @@ pub struct RemoteSigner {
     pub client: hookswitch_http::Client,
 }
 
+impl RemoteSigner {
+    fn post(&self, path: &str, body: &[u8]) -> Result<String, String> {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let (status, text) = self
+            .client
+            .post_json(&url, &self.token, body, 1024 * 1024)
+            .map_err(|e| format!("signer {e}"))?;
+        if status != 200 {
+            return Err(format!("signer {url}: HTTP {status}: {text}"));
+        }
+        Ok(text)
+    }
+}
+
 impl OnlineSigner for RemoteSigner {
+    fn last_versions(&self) -> Result<BTreeMap<String, u64>, String> {
+        let text = self.post("/v1/versions", b"{}")?;
+        serde_json::from_str(&text).map_err(|e| format!("signer versions: {e}"))
+    }
+
     fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String> {
-        let url = format!("{}/v1/sign", self.url.trim_end_matches('/'));
         let body = serde_json::to_vec(&SignRequest {
             role: role.into(),
             signed: signed.clone(),
         })
         .map_err(|e| e.to_string())?;
-        let (status, text) = self
-            .client
-            .post_json(&url, &self.token, &body, 1024 * 1024)
-            .map_err(|e| format!("signer {e}"))?;
-        if status != 200 {
-            return Err(format!("signer refused {role}: HTTP {status}: {text}"));
-        }
+        let text = self
+            .post("/v1/sign", &body)
+            .map_err(|e| format!("{role}: {e}"))?;
         let r: SignResponse =
-            serde_json::from_str(&text).map_err(|e| format!("signer {url}: {e}"))?;
+            serde_json::from_str(&text).map_err(|e| format!("signer: {role}: {e}"))?;
         Ok(r.signatures)
     }
 }

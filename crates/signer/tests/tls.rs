@@ -72,6 +72,13 @@ fn signs_over_tls_for_a_client_that_trusts_its_ca_only() {
             &serde_json::json!({"_type": "timestamp", "version": 8})
         )
         .is_err());
+    // It reports what it signed, so a publisher restarting after a crash starts above it.
+    assert_eq!(good.last_versions().unwrap()["timestamp"], 7);
+    let stranger = RemoteSigner {
+        token: "wrong-token-wrong-token-wrong-token!".into(),
+        ..good
+    };
+    assert!(stranger.last_versions().unwrap_err().contains("401"));
     // The persisted version survives a restart of the signer.
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(keys_dir.join("signer-state.json")).unwrap())
@@ -94,4 +101,26 @@ fn refuses_plain_http_beyond_loopback_and_offline_keys() {
     generate(&keys_dir.join("root.key"), "root", PASS, FAST).unwrap();
     let e = Keys::load(&keys_dir, PASS).err().unwrap();
     assert!(e.contains("offline key"), "{e}");
+}
+
+#[test]
+fn a_signer_state_file_that_does_not_parse_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("online");
+    generate(&keys_dir.join("timestamp.key"), "timestamp", PASS, FAST).unwrap();
+    // A reset record would let the signer sign an old timestamp version again.
+    std::fs::write(keys_dir.join("signer-state.json"), b"{\"timestamp\": 7").unwrap();
+    let keys = Keys::load(&keys_dir, PASS).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(serve("127.0.0.1:0", &keys_dir, keys, TOKEN, None, |_| {}));
+    });
+    let e = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the signer started on a state file it could not read")
+        .unwrap_err();
+    assert!(
+        e.contains("signer-state.json") && e.contains("refusing to start"),
+        "{e}"
+    );
 }

@@ -44,13 +44,61 @@ impl Request {
         }
     }
 
+    /// Parse a request file (it crosses the air gap: untrusted until every signature checks).
     pub fn parse(bytes: &[u8]) -> Result<Request, String> {
         let r: Request =
             serde_json::from_slice(bytes).map_err(|e| format!("not a signing request: {e}"))?;
-        if r.format != REQUEST_FORMAT {
-            return Err(format!("unknown request format {:?}", r.format));
-        }
+        r.validate()?;
         Ok(r)
+    }
+
+    /// The shape rules, before any signature is looked at: a known format; per document a
+    /// clean role name, `_type` and `version` matching the role; no `snapshot` or
+    /// `timestamp` (the publisher makes those); and at most one document per role, so
+    /// nothing in the request can shadow what was checked.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.format != REQUEST_FORMAT {
+            return Err(format!("unknown request format {:?}", self.format));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, d) in self.documents.iter().enumerate() {
+            let at = |m: String| format!("document {}: {m}", i + 1);
+            for name in [&d.role, &d.delegator] {
+                if !is_role_name(name) {
+                    return Err(at(format!("{name:?} is not a role name")));
+                }
+            }
+            let version = document_version(d).map_err(at)?;
+            let ty = d.signed.get("_type").and_then(|t| t.as_str());
+            let expected = if d.role == "root" { "root" } else { "targets" };
+            if ty != Some(expected) {
+                return Err(at(format!(
+                    "{}: _type {ty:?}, expected {expected:?}",
+                    d.role
+                )));
+            }
+            if matches!(d.role.as_str(), "snapshot" | "timestamp") {
+                return Err(at(format!(
+                    "{} is signed by the publisher, never in a request",
+                    d.role
+                )));
+            }
+            if d.role == "root" && d.delegator != "root" {
+                return Err(at("root is delegated by root only".into()));
+            }
+            if !seen.insert(d.role.as_str()) {
+                return Err(format!(
+                    "{} v{version}: more than one document for the role in the request",
+                    d.role
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The root document, if the request carries one (at most one: see [`Request::validate`]).
+    pub fn root(&self) -> Option<&Document> {
+        self.documents.iter().find(|d| d.role == "root")
     }
 
     /// Add a document; its authorised keys are given by the caller's view of the repository.
@@ -100,6 +148,32 @@ impl Request {
             .map(|d| (d.role.clone(), d.signatures.len(), d.threshold))
             .collect()
     }
+}
+
+/// A role name as it appears in file names (`N.<role>.json`): no path separators, no dot first.
+fn is_role_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// A document's `signed.version`: a whole number from 1.
+pub fn document_version(d: &Document) -> Result<u64, String> {
+    d.signed
+        .get("version")
+        .and_then(|v| v.as_u64())
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| format!("{}: no version (a whole number from 1)", d.role))
+}
+
+/// What the administrator compares between hosts: sha256 of a root's canonical `signed`
+/// part. Signatures do not change it, so `repo init`, every `repo sign` and
+/// `repo publish --expect-root` see the same value.
+pub fn root_fingerprint(d: &Document) -> Result<String, String> {
+    Ok(crate::crypto::sha256_hex(&canonical(&d.signed)?))
 }
 
 /// The signed file bytes of a document.
@@ -215,5 +289,74 @@ mod tests {
         let bytes = serde_json::to_vec(&req).unwrap();
         assert_eq!(Request::parse(&bytes).unwrap(), req);
         assert!(Request::parse(b"{}").is_err());
+    }
+
+    #[test]
+    fn the_shape_rules_refuse_before_any_signature_is_looked_at() {
+        let k = key(1);
+        let root = crate::repo::root(
+            1,
+            "2031-01-01T00:00:00Z",
+            &[crate::repo::RoleSpec {
+                name: "root",
+                keys: vec![k.public_key()],
+                threshold: 1,
+            }],
+        );
+        let targets = crate::repo::targets(1, "2031-01-01T00:00:00Z", BTreeMap::new(), None);
+        let mut good = Request::new(0);
+        good.push("root", "root", &root, &root.roles["root"])
+            .unwrap();
+        good.push("targets", "root", &targets, &root.roles["root"])
+            .unwrap();
+        good.validate().unwrap();
+        let refused = |edit: &dyn Fn(&mut Request), says: &str| {
+            let mut r = good.clone();
+            edit(&mut r);
+            let bytes = serde_json::to_vec(&r).unwrap();
+            let e = Request::parse(&bytes).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        };
+        refused(
+            &|r| r.documents.push(r.documents[0].clone()),
+            "root v1: more than one",
+        );
+        refused(
+            &|r| {
+                let mut d = r.documents[1].clone();
+                d.signed["version"] = 2.into();
+                r.documents.push(d)
+            },
+            "targets v2: more than one",
+        );
+        refused(
+            &|r| r.documents[1].role = "../../x".into(),
+            "not a role name",
+        );
+        refused(
+            &|r| r.documents[1].delegator = "a/b".into(),
+            "not a role name",
+        );
+        refused(
+            &|r| r.documents[1].role = "snapshot".into(),
+            "signed by the publisher",
+        );
+        refused(
+            &|r| {
+                r.documents[1].role = "timestamp".into();
+                r.documents[1].signed["_type"] = "timestamp".into();
+            },
+            "_type",
+        );
+        refused(&|r| r.documents[1].signed["_type"] = "root".into(), "_type");
+        refused(
+            &|r| r.documents[1].signed["version"] = 0.into(),
+            "no version",
+        );
+        refused(
+            &|r| r.documents[0].delegator = "targets".into(),
+            "delegated by root only",
+        );
+        refused(&|r| r.format = "other".into(), "unknown request format");
     }
 }
