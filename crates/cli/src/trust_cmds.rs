@@ -3,7 +3,7 @@
 use crate::output::emit;
 use clap::Subcommand;
 use hookswitch_keystore::{FileSigner, KdfCost};
-use hookswitch_repository::{Change, InitKeys, Repository};
+use hookswitch_repository::{Change, InitKeys, Repository, BIN_PREFIX};
 use hookswitch_trust::ceremony::Request;
 use hookswitch_trust::metadata::Key;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,8 @@ pub const TOKEN_ENV: &str = "HOOKSWITCH_SIGNER_TOKEN";
 pub enum KeysCmd {
     /// Generate an Ed25519 key for a role, encrypted at rest (passphrase from $HOOKSWITCH_KEY_PASSPHRASE or a prompt).
     Generate {
-        #[arg(long)]
+        /// The role the key is for; `repo init` refuses a key made for another role.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(hookswitch_repository::KEY_ROLES))]
         role: String,
         #[arg(long)]
         out: PathBuf,
@@ -142,6 +143,27 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// The public key for `role` from a key file (which must have been made for that role) or
+/// from `keys public` output (which does not say; a warning asks to check).
+fn public_for(path: &Path, role: &str) -> Result<Key, String> {
+    match hookswitch_keystore::role_of(path) {
+        Ok(made_for) if made_for != role => Err(format!(
+            "{}: this key was generated for the {made_for} role, not {role}; give the {role} key \
+             (or make one: hookswitch keys generate --role {role})",
+            path.display()
+        )),
+        Ok(_) => public(path),
+        Err(_) => {
+            let key = public(path)?;
+            eprintln!(
+                "note: {} is a public key without a recorded role: make sure it is the {role} key",
+                path.display()
+            );
+            Ok(key)
+        }
+    }
+}
+
 /// A public key from a key file or from `keys public` output.
 fn public(path: &Path) -> Result<Key, String> {
     if let Ok(k) = hookswitch_keystore::public_key(path) {
@@ -166,6 +188,9 @@ fn read_request(path: &Path) -> Result<Request, String> {
     Request::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// What a request still needs, per role, and whether it is ready to publish. The config
+/// bins are one line: the online signer signs them at publish (when it holds the bins key),
+/// like snapshot and timestamp.
 fn print_missing(req: &Request) -> Result<(), String> {
     if let Some(d) = req.root() {
         // Written down here and given to `repo publish --expect-root` on the online host.
@@ -175,12 +200,32 @@ fn print_missing(req: &Request) -> Result<(), String> {
             hookswitch_trust::ceremony::root_fingerprint(d)?
         );
     }
-    let missing = req.missing();
-    if missing.is_empty() {
-        eprintln!("every offline role has its threshold of signatures");
+    let (bins, offline): (Vec<_>, Vec<_>) = req
+        .missing()
+        .into_iter()
+        .partition(|(role, _, _)| role.starts_with(&format!("{BIN_PREFIX}-")));
+    for (role, have, need) in &offline {
+        eprintln!("needs offline signatures: {role} ({have} of {need})");
     }
-    for (role, have, need) in missing {
-        eprintln!("needs signatures: {role} ({have} of {need})");
+    if !bins.is_empty() {
+        eprintln!(
+            "{} config bins ({}…{}) unsigned: the online signer signs them at publish if it holds \
+             the bins key; otherwise sign them here with it",
+            bins.len(),
+            bins[0].0,
+            bins[bins.len() - 1].0
+        );
+    }
+    if offline.is_empty() {
+        eprintln!(
+            "ready to publish: every offline signature is here; the online signer adds \
+             snapshot and timestamp{} at publish",
+            if bins.is_empty() {
+                ""
+            } else {
+                " and the config bins"
+            }
+        );
     }
     Ok(())
 }
@@ -238,16 +283,16 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
             let keys = InitKeys {
                 root: root_keys
                     .iter()
-                    .map(|p| public(p))
+                    .map(|p| public_for(p, "root"))
                     .collect::<Result<_, _>>()?,
                 root_threshold,
-                targets: vec![public(&targets_key)?],
-                firmware: vec![public(&firmware_key)?],
-                apps: vec![public(&apps_key)?],
-                config: vec![public(&config_key)?],
-                bins: vec![public(&bins_key)?],
-                snapshot: vec![public(&snapshot_key)?],
-                timestamp: vec![public(&timestamp_key)?],
+                targets: vec![public_for(&targets_key, "targets")?],
+                firmware: vec![public_for(&firmware_key, "firmware")?],
+                apps: vec![public_for(&apps_key, "apps")?],
+                config: vec![public_for(&config_key, "config")?],
+                bins: vec![public_for(&bins_key, "bins")?],
+                snapshot: vec![public_for(&snapshot_key, "snapshot")?],
+                timestamp: vec![public_for(&timestamp_key, "timestamp")?],
             };
             let req = Repository::open(&repo).init(&keys, devices, now())?;
             write_request(&output, &req)?;
@@ -322,23 +367,25 @@ pub fn repo(cmd: RepoCmd) -> Result<u8, String> {
             timestamp_key,
             output,
         } => {
-            let one = |p: &Option<PathBuf>| -> Result<Option<Vec<Key>>, String> {
-                p.as_ref().map(|p| public(p).map(|k| vec![k])).transpose()
+            let one = |p: &Option<PathBuf>, role: &str| -> Result<Option<Vec<Key>>, String> {
+                p.as_ref()
+                    .map(|p| public_for(p, role).map(|k| vec![k]))
+                    .transpose()
             };
             let root = if root_keys.is_empty() {
                 None
             } else {
                 let keys: Vec<Key> = root_keys
                     .iter()
-                    .map(|p| public(p))
+                    .map(|p| public_for(p, "root"))
                     .collect::<Result<_, _>>()?;
                 Some((keys, root_threshold.unwrap_or(2)))
             };
             let rotation = hookswitch_repository::Rotation {
                 root,
-                targets: one(&targets_key)?,
-                snapshot: one(&snapshot_key)?,
-                timestamp: one(&timestamp_key)?,
+                targets: one(&targets_key, "targets")?,
+                snapshot: one(&snapshot_key, "snapshot")?,
+                timestamp: one(&timestamp_key, "timestamp")?,
             };
             let req = Repository::open(&repo).rotate(&rotation, now())?;
             write_request(&output, &req)?;

@@ -568,3 +568,126 @@ fn a_hardened_file_remembers_its_model() {
     assert!(findings.iter().any(|f| f["status"] == "pass"));
     assert!(findings.iter().all(|f| f["status"] != "fail"));
 }
+
+/// Issue 9 items 6 and 7: key roles are checked, and a request's status is a summary per
+/// role that says when it is ready to publish.
+#[test]
+fn key_roles_are_checked_and_request_status_is_a_summary() {
+    let pass = [("HOOKSWITCH_KEY_PASSPHRASE", "correct horse battery staple")];
+    let hs = |args: &[&str]| bin().args(args).envs(pass).output().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = |n: &str| dir.path().join(format!("{n}.key"));
+    let bogus = hs(&[
+        "keys",
+        "generate",
+        "--role",
+        "bogus",
+        "--out",
+        key("x").to_str().unwrap(),
+    ]);
+    assert_eq!(bogus.status.code(), Some(2));
+    assert!(!key("x").exists());
+    let roles = [
+        ("root1", "root"),
+        ("root2", "root"),
+        ("root3", "root"),
+        ("targets", "targets"),
+        ("firmware", "firmware"),
+        ("apps", "apps"),
+        ("config", "config"),
+        ("bins", "bins"),
+        ("snapshot", "snapshot"),
+        ("timestamp", "timestamp"),
+    ];
+    for (name, role) in roles {
+        let out = hs(&[
+            "keys",
+            "generate",
+            "--role",
+            role,
+            "--out",
+            key(name).to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let public = hs(&["keys", "public", key("targets").to_str().unwrap()]);
+    assert!(public.stdout.ends_with(b"\n"));
+    let repo = dir.path().join("repo");
+    let init = |firmware: &str| {
+        let k = |n: &str| key(n).display().to_string();
+        let args = [
+            "repo".to_string(),
+            "init".into(),
+            "--repo".into(),
+            repo.display().to_string(),
+            "--root-key".into(),
+            k("root1"),
+            "--root-key".into(),
+            k("root2"),
+            "--root-key".into(),
+            k("root3"),
+            "--targets-key".into(),
+            k("targets"),
+            "--firmware-key".into(),
+            k(firmware),
+            "--apps-key".into(),
+            k("apps"),
+            "--config-key".into(),
+            k("config"),
+            "--bins-key".into(),
+            k("bins"),
+            "--snapshot-key".into(),
+            k("snapshot"),
+            "--timestamp-key".into(),
+            k("timestamp"),
+            "--devices".into(),
+            "10000".into(),
+            "-o".into(),
+            dir.path().join("init.json").display().to_string(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        hs(&args)
+    };
+    // A root key where the firmware key belongs.
+    let wrong = init("root1");
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr)
+            .contains("generated for the root role, not firmware"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    let out = init("firmware");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let req = dir.path().join("init.json");
+    let mut sign = vec![
+        "repo".to_string(),
+        "sign".into(),
+        "--request".into(),
+        req.display().to_string(),
+    ];
+    for n in ["root1", "root2", "targets", "firmware", "apps", "config"] {
+        sign.extend(["--key".into(), key(n).display().to_string()]);
+    }
+    let sign: Vec<&str> = sign.iter().map(String::as_str).collect();
+    let out = hs(&sign);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("ready to publish"), "{said}");
+    assert!(
+        said.contains("256 config bins (config-bin-00…config-bin-ff) unsigned"),
+        "{said}"
+    );
+    assert!(
+        said.lines().count() < 20,
+        "a summary, not a line per bin: {said}"
+    );
+}

@@ -104,8 +104,7 @@ impl Bed {
             "{label}: agent: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let got =
-            std::fs::read_to_string(dl.join(format!("config%2F{}.cfg", device(dev)))).unwrap();
+        let got = std::fs::read_to_string(dl.join(format!("config/{}.cfg", device(dev)))).unwrap();
         let release = if ts_changed { 2 } else { 1 };
         assert_eq!(got, config_text(dev, release), "{label}: inconsistent tree");
         if with_python {

@@ -201,6 +201,12 @@ pub fn public_key(path: &Path) -> Result<Key, KeyError> {
     Ok(read(path)?.public)
 }
 
+/// The role a key file says it was made for (no passphrase needed; the role is bound to the
+/// ciphertext, so an edited role fails when the key is opened).
+pub fn role_of(path: &Path) -> Result<String, KeyError> {
+    Ok(read(path)?.role)
+}
+
 fn read(path: &Path) -> Result<KeyFile, KeyError> {
     let bytes = hookswitch_atomicfile::read_regular(path, MAX_KEY_FILE_BYTES)
         .map_err(|e| KeyError::Io(format!("{}: {e}", path.display())))?;

@@ -31,6 +31,18 @@ pub mod expiry {
     pub const TIMESTAMP: i64 = DAY;
 }
 
+/// The roles a hookswitch repository has keys for (`keys generate --role`).
+pub const KEY_ROLES: [&str; 8] = [
+    "root",
+    "targets",
+    "firmware",
+    "apps",
+    "config",
+    "bins",
+    "snapshot",
+    "timestamp",
+];
+
 /// Name prefix of the per-device config bins.
 pub const BIN_PREFIX: &str = "config-bin";
 
