@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, property and CLI tests, the TUF conformance suite against
 # hookswitch-agent (113 of 113), every fuzz target for a fixed budget (FUZZ_SECONDS per
-# target, default 10), then the main job as a smoke test.
+# target, default 10), the end-to-end release script, then the main job twice as a smoke test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -16,11 +16,20 @@ scripts/conformance.sh 2>&1 | tee -a "$log"
 
 scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 
-# Smoke: the README's main job runs and finds the insecure examples (exit 1).
-rc=0
-scripts/run.sh --format json -o target/examples-audit.json || rc=$?
-[ "$rc" -eq 1 ] || { echo "main job: expected exit 1 on the insecure examples, got $rc"; exit 1; }
-python3 -c "import json; d=json.load(open('target/examples-audit.json')); assert d['summary']['findings']['fail'] > 0 and d['summary']['errors'] == 0"
+# The README's end-to-end release (keys, ceremony, signer, publish, enrollment, a phone).
+scripts/demo-release.sh target/demo-release >target/demo-release.log 2>&1 \
+    || { tail -40 target/demo-release.log; echo "demo-release failed"; exit 1; }
+grep -q "^demo-release: the phone verified" target/demo-release.log
+echo "demo-release: ok (log in target/demo-release.log)"
+
+# Smoke: the README's main job finds the insecure examples (exit 1), and a second run with
+# the same -o behaves like the first.
+for run in 1 2; do
+    rc=0
+    scripts/run.sh --format json -o target/examples-audit.json || rc=$?
+    [ "$rc" -eq 1 ] || { echo "main job (run $run): expected exit 1 on the insecure examples, got $rc"; exit 1; }
+    python3 -c "import json; d=json.load(open('target/examples-audit.json')); assert d['summary']['findings']['fail'] > 0 and d['summary']['errors'] == 0"
+done
 
 # cargo's "test result:" lines and pytest's closing "N passed[, N failed] in Ts" line.
 count() {

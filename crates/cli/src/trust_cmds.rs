@@ -207,13 +207,15 @@ fn print_missing(req: &Request) -> Result<(), String> {
     for (role, have, need) in &offline {
         eprintln!("needs offline signatures: {role} ({have} of {need})");
     }
-    if !bins.is_empty() {
+    if let (Some(first), Some(last)) = (bins.first(), bins.last()) {
+        let which = if bins.len() == 1 {
+            format!("config bin {}", first.0)
+        } else {
+            format!("{} config bins ({}…{})", bins.len(), first.0, last.0)
+        };
         eprintln!(
-            "{} config bins ({}…{}) unsigned: the online signer signs them at publish if it holds \
-             the bins key; otherwise sign them here with it",
-            bins.len(),
-            bins[0].0,
-            bins[bins.len() - 1].0
+            "{which} unsigned: the online signer signs them at publish if it holds the bins key; \
+             otherwise sign them here with it"
         );
     }
     if offline.is_empty() {
