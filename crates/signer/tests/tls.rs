@@ -120,7 +120,7 @@ fn a_signer_state_file_that_does_not_parse_fails_closed() {
         .expect("the signer started on a state file it could not read")
         .unwrap_err();
     assert!(
-        e.contains("signer-state.json") && e.contains("refusing to start"),
+        e.contains("signer-state.json") && e.contains("will not start"),
         "{e}"
     );
 }
