@@ -6,10 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-if [ ! -x target/release/hookswitch ]; then
+if [ ! -x target/debug/hookswitch ]; then
     echo "run: first build of hookswitch and its dependencies (a few minutes on 2 cores)" >&2
 fi
-cargo build --release --bin hookswitch
+# The test suite's build profile: one build serves both (benchmarks build --release).
+cargo build --bin hookswitch
 # Paths are the arguments that are neither options nor an option's value; with none, the
 # bundled examples are audited.
 have_path=0
@@ -23,4 +24,4 @@ for a in "$@"; do
     esac
 done
 [ "$have_path" -eq 1 ] || set -- "$@" examples/configs
-exec target/release/hookswitch audit "$@"
+exec target/debug/hookswitch audit "$@"
