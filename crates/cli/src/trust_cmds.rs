@@ -466,24 +466,9 @@ pub fn enroll(
 ) -> Result<u8, String> {
     let (root, bytes) = Repository::open(repo).latest_root()?;
     let text = if serial {
-        // ASCII lines for a serial console: hex of the root, with its sha256 to check.
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let mut s = format!(
-            "HOOKSWITCH-ENROLL v1\ndevice_id {device_id}\nroot_version {}\nroot_sha256 {}\n",
-            root.version,
-            hookswitch_trust::crypto::sha256_hex(&bytes)
-        );
-        for chunk in hex.as_bytes().chunks(64) {
-            s.push_str("root ");
-            s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-            s.push('\n');
-        }
-        s.push_str("HOOKSWITCH-ENROLL END\n");
-        s
+        hookswitch_trust::enrollment::write_serial(&bytes, root.version, device_id)?
     } else {
-        let root_json: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-        serde_json::to_string_pretty(&serde_json::json!({"format": "hookswitch-enrollment-v1", "device_id": device_id, "root": root_json})).map_err(|e| e.to_string())? + "\n"
+        hookswitch_trust::enrollment::write_json(&bytes, device_id)?
     };
     emit(output, text.as_bytes())?;
     Ok(0)
