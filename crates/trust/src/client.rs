@@ -8,7 +8,7 @@
 //! 5.6.6): an error later in the same refresh never loses a verified file, and an
 //! unverified file is never kept.
 
-use crate::crypto::{canonical, verify_threshold};
+use crate::crypto::{canonical_value, verify_threshold};
 use crate::digest::HashCheck;
 use crate::metadata::{
     Delegations, Key, MetaFile, RoleKeys, Root, Signature, Snapshot, TargetFile, Targets,
@@ -230,7 +230,7 @@ fn parse<T: DeserializeOwned + Validate>(
             format!("two signatures by key ID {}", dup.keyid),
         ));
     }
-    let message = canonical(&env.signed).map_err(|e| malformed(role, e))?;
+    let message = canonical_value(&env.signed).map_err(|e| malformed(role, e))?;
     let signed: T = serde_json::from_value(env.signed).map_err(|e| malformed(role, e))?;
     signed.validate().map_err(|e| malformed(role, e))?;
     Ok((signed, message, env.signatures))
