@@ -237,7 +237,15 @@ fn local_path(dir: &Path, name: &str) -> Result<PathBuf, String> {
             !p.is_empty() && *p != "." && *p != ".." && !p.contains('\0') && p.len() <= 255
         });
     if !plain {
-        return Ok(dir.join(quote(name)));
+        // `quote` leaves dots alone: ".", ".." and "" would name a directory.
+        let encoded = match quote(name) {
+            q if q.is_empty() => return Err("an empty target name".into()),
+            q if q.bytes().all(|b| b == b'.') => q.replace('.', "%2E"),
+            q => q,
+        };
+        let path = dir.join(encoded);
+        store::refuse_symlink(&path)?;
+        return Ok(path);
     }
     let mut path = dir.to_path_buf();
     for part in &parts[..parts.len() - 1] {
@@ -254,6 +262,7 @@ fn local_path(dir: &Path, name: &str) -> Result<PathBuf, String> {
         }
     }
     path.push(parts[parts.len() - 1]);
+    store::refuse_symlink(&path)?;
     Ok(path)
 }
 

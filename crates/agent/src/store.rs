@@ -67,7 +67,9 @@ impl Store {
         self.write(&self.dir.join("root.json"), root)
     }
 
+    /// Replace our own file: never through a symlink (it could point anywhere).
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), String> {
+        refuse_symlink(path)?;
         hookswitch_atomicfile::write(path, bytes).map_err(|e| io_err(path, e))
     }
 
@@ -79,7 +81,6 @@ impl Store {
     /// The client over the stored state: the trusted root (which must verify), and every
     /// other stored role offered as a local copy (judged again during the refresh).
     pub fn client(&self, now: i64) -> Result<Client, String> {
-        self.migrate_old_layout()?;
         let limits = Limits::default();
         let root_path = self.dir.join("root.json");
         let root = read_regular(&root_path, limits.root)?
@@ -102,20 +103,6 @@ impl Store {
             }
         }
         Ok(client)
-    }
-
-    /// Before the `state/` directory, device.json and releases.json sat among the
-    /// metadata; move them (a harness would read them as metadata).
-    fn migrate_old_layout(&self) -> Result<(), String> {
-        for name in [DEVICE_FILE, RELEASES_FILE] {
-            let old = self.dir.join(name);
-            if old.is_file() && !self.state_path(name).exists() {
-                std::fs::create_dir_all(self.dir.join(STATE_DIR))
-                    .map_err(|e| io_err(&self.dir, e))?;
-                std::fs::rename(&old, self.state_path(name)).map_err(|e| io_err(&old, e))?;
-            }
-        }
-        Ok(())
     }
 
     /// The enrolled device identity. Fails closed: an identity file that exists but
@@ -149,6 +136,17 @@ impl Store {
         std::fs::create_dir_all(self.dir.join(STATE_DIR)).map_err(|e| io_err(&self.dir, e))?;
         let bytes = serde_json::to_vec(releases).map_err(|e| e.to_string())?;
         self.write(&self.state_path(RELEASES_FILE), &bytes)
+    }
+}
+
+/// Err if `path` is a symlink: the agent writes only files it owns, where it put them.
+pub fn refuse_symlink(path: &Path) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(io_err(
+            path,
+            "is a symlink; the agent does not write through links",
+        )),
+        _ => Ok(()),
     }
 }
 

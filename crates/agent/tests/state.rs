@@ -165,6 +165,26 @@ fn targets_are_stored_under_their_paths_and_never_outside() {
     assert!(stderr(&out).contains("not a directory"), "{}", stderr(&out));
     assert!(!Path::new("/tmp/001565aabbcc.cfg").exists());
     std::fs::remove_file(s.dl.path().join("config")).unwrap();
+    // A link where the file goes: not written through either.
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, b"untouched").unwrap();
+    std::fs::create_dir(s.dl.path().join("config")).unwrap();
+    let leaf = s.dl.path().join("config/001565aabbcc.cfg");
+    std::os::unix::fs::symlink(&victim, &leaf).unwrap();
+    let out = s.download(&["config/001565aabbcc.cfg"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
+    std::fs::remove_file(&leaf).unwrap();
+    // The same for the metadata the agent stores.
+    let ts = s.meta.path().join("timestamp.json");
+    std::fs::remove_file(&ts).unwrap();
+    std::os::unix::fs::symlink(&victim, &ts).unwrap();
+    let out = s.download(&["config/001565aabbcc.cfg"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
+    std::fs::remove_file(&ts).unwrap();
     let out = s.download(&["config/001565aabbcc.cfg"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let said = String::from_utf8_lossy(&out.stdout);

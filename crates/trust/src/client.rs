@@ -510,10 +510,11 @@ impl Client {
         let mut new: Loaded<Root> = Loaded::parse("root", "root", bytes)?;
         let old = &self.root.signed;
         self.signature_checks += new.verify("root", &old.keys, role_keys(old, "root")?)?;
-        if new.signed.version != old.version + 1 {
+        let next = old.version.saturating_add(1);
+        if new.signed.version != next || old.version == u64::MAX {
             return Err(Error::Version {
                 role: "root".into(),
-                expected: old.version + 1,
+                expected: next,
                 got: new.signed.version,
             });
         }
@@ -975,7 +976,11 @@ impl Refresh {
     pub fn next(&mut self, client: &mut Client) -> Result<Option<Request>, Error> {
         loop {
             match self.stage {
-                Stage::Root if self.rotations < MAX_ROOT_ROTATIONS => {
+                // A root at the last version has no successor to look for.
+                Stage::Root
+                    if self.rotations < MAX_ROOT_ROTATIONS
+                        && client.root.signed.version < u64::MAX =>
+                {
                     let v = client.root.signed.version + 1;
                     return Ok(Some(Request {
                         name: format!("{v}.root.json"),

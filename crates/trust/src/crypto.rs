@@ -223,6 +223,23 @@ fn verify_rsa_pss_sha256(pem: &str, message: &[u8], sig: &[u8]) -> bool {
     })
 }
 
+/// What makes two listed keys the same key: the scheme (the keytype has aliases) and the
+/// public key without whitespace, hex in lower case.
+fn key_identity(key: &Key) -> String {
+    let public: String = key
+        .keyval
+        .public
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let public = if key.scheme == "ed25519" {
+        public.to_ascii_lowercase()
+    } else {
+        public
+    };
+    format!("{}:{public}", key.scheme)
+}
+
 /// Count valid signatures from distinct authorised keys; Ok(count) if at least
 /// `threshold`, else Err(count). A key ID listed twice, two signatures by one key, or one
 /// public key under two IDs all count once.
@@ -242,7 +259,7 @@ pub fn verify_threshold(
         let Some(key) = keys.get(&sig.keyid) else {
             continue;
         };
-        let identity = format!("{}:{}", key.keytype, key.keyval.public);
+        let identity = key_identity(key);
         if distinct_keys.contains(&identity) {
             continue;
         }

@@ -225,7 +225,42 @@ fn one_key_counted_twice_does_not_meet_a_threshold() {
     files.insert("2.root.json".into(), serde_json::to_vec(&doc).unwrap());
     let e = dev.refresh(&files).unwrap_err();
     assert!(matches!(e, Error::Threshold { valid: 1, .. }), "{e}");
+    // ... also when the second listing spells the hex in upper case.
+    let mut upper = k1.public_key();
+    upper.keyval.public = upper.keyval.public.to_ascii_uppercase();
+    let mut root = repo.root.clone();
+    root.version = 2;
+    root.keys.insert(alias.clone(), upper);
+    root.roles
+        .get_mut("root")
+        .unwrap()
+        .keyids
+        .push(alias.clone());
+    let msg = hookswitch_trust::crypto::canonical(&root).unwrap();
+    let sig = hex::encode(k1.sign(&msg).unwrap());
+    let doc = serde_json::json!({"signatures": [{"keyid": k1.key_id(), "sig": sig}, {"keyid": alias, "sig": sig}], "signed": root});
+    files.insert("2.root.json".into(), serde_json::to_vec(&doc).unwrap());
+    let e = dev.refresh(&files).unwrap_err();
+    assert!(matches!(e, Error::Threshold { valid: 1, .. }), "{e}");
     assert_eq!(dev.version("root"), Some(1));
+}
+
+#[test]
+fn a_root_at_the_last_version_asks_for_no_successor() {
+    let mut repo = Repo::new();
+    repo.root_version = u64::MAX - 1;
+    let old: Vec<Ed25519Signer> = vec![key(1), key(2), key(3)];
+    repo.publish_root(Some((&old.iter().collect::<Vec<_>>(), 2)));
+    let top = repo.files[&format!("{}.root.json", u64::MAX)].clone();
+    let dev = Endpoint::new(top);
+    // No overflow, no request for "0.root.json": straight to the timestamp.
+    let mut asked = Vec::new();
+    let mut c = dev.client();
+    let _ = driver::refresh(&mut c, &mut |r: &Request| {
+        asked.push(r.name.clone());
+        serve(&repo.files)(r)
+    });
+    assert_eq!(asked.first().map(String::as_str), Some("timestamp.json"));
 }
 
 #[test]
