@@ -209,39 +209,27 @@ fn one_key_counted_twice_does_not_meet_a_threshold() {
         matches!(e, Error::Malformed { ref reason, .. } if reason.contains("two signatures")),
         "{e}"
     );
-    // The same public key under a second key ID counts once.
-    let mut root = repo.root.clone();
-    root.version = 2;
-    let alias = "f".repeat(64);
-    root.keys.insert(alias.clone(), k1.public_key());
-    root.roles
-        .get_mut("root")
-        .unwrap()
-        .keyids
-        .push(alias.clone());
-    let msg = hookswitch_trust::crypto::canonical(&root).unwrap();
-    let sig = hex::encode(k1.sign(&msg).unwrap());
-    let doc = serde_json::json!({"signatures": [{"keyid": k1.key_id(), "sig": sig}, {"keyid": alias, "sig": sig}], "signed": root});
-    files.insert("2.root.json".into(), serde_json::to_vec(&doc).unwrap());
-    let e = dev.refresh(&files).unwrap_err();
-    assert!(matches!(e, Error::Threshold { valid: 1, .. }), "{e}");
-    // ... also when the second listing spells the hex in upper case.
+    // The same public key under a second key ID counts once, also when the second listing
+    // spells the hex in upper case.
     let mut upper = k1.public_key();
     upper.keyval.public = upper.keyval.public.to_ascii_uppercase();
-    let mut root = repo.root.clone();
-    root.version = 2;
-    root.keys.insert(alias.clone(), upper);
-    root.roles
-        .get_mut("root")
-        .unwrap()
-        .keyids
-        .push(alias.clone());
-    let msg = hookswitch_trust::crypto::canonical(&root).unwrap();
-    let sig = hex::encode(k1.sign(&msg).unwrap());
-    let doc = serde_json::json!({"signatures": [{"keyid": k1.key_id(), "sig": sig}, {"keyid": alias, "sig": sig}], "signed": root});
-    files.insert("2.root.json".into(), serde_json::to_vec(&doc).unwrap());
-    let e = dev.refresh(&files).unwrap_err();
-    assert!(matches!(e, Error::Threshold { valid: 1, .. }), "{e}");
+    for alias_key in [k1.public_key(), upper] {
+        let mut root = repo.root.clone();
+        root.version = 2;
+        let alias = "f".repeat(64);
+        root.keys.insert(alias.clone(), alias_key);
+        root.roles
+            .get_mut("root")
+            .unwrap()
+            .keyids
+            .push(alias.clone());
+        let msg = hookswitch_trust::crypto::canonical(&root).unwrap();
+        let sig = hex::encode(k1.sign(&msg).unwrap());
+        let doc = serde_json::json!({"signatures": [{"keyid": k1.key_id(), "sig": sig}, {"keyid": alias, "sig": sig}], "signed": root});
+        files.insert("2.root.json".into(), serde_json::to_vec(&doc).unwrap());
+        let e = dev.refresh(&files).unwrap_err();
+        assert!(matches!(e, Error::Threshold { valid: 1, .. }), "{e}");
+    }
     assert_eq!(dev.version("root"), Some(1));
 }
 
