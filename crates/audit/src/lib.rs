@@ -3,7 +3,7 @@
 
 pub mod report;
 
-use hookswitch_controls::{config_controls, Control, Profile, Setting, Severity, Value};
+use hookswitch_controls::{config_controls, Control, Profile, Severity, Value};
 use hookswitch_vendors::patch::secure_pairs;
 use hookswitch_vendors::{observe, Document, Format, Observation, Observed, Vendor};
 use serde::Serialize;
@@ -243,11 +243,6 @@ pub fn fails_at(files: &[FileReport], threshold: Severity) -> bool {
         .iter()
         .flat_map(|f| &f.findings)
         .any(|f| f.status == Status::Fail && f.severity >= threshold)
-}
-
-/// The normalized settings a control reads, for documentation and tests.
-pub fn setting_of(control: &Control) -> Option<Setting> {
-    control.requirement.map(|r| r.setting)
 }
 
 #[cfg(test)]

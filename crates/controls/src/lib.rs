@@ -140,16 +140,6 @@ impl fmt::Debug for Requirement {
     }
 }
 
-impl Requirement {
-    /// Does the control apply, given the value of its precondition setting (None = unknown)?
-    pub fn applies(&self, precondition: Option<Value>) -> Option<bool> {
-        match self.only_when {
-            None => Some(true),
-            Some((_, pred)) => precondition.map(pred),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Control {
     pub id: &'static str,

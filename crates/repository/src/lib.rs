@@ -197,11 +197,6 @@ impl Repository {
         Ok(Some(read_json::<Timestamp>(&p)?.0))
     }
 
-    /// A published targets role, at the version the current snapshot names.
-    pub fn published_targets(&self, role: &str) -> Result<Option<Targets>, String> {
-        self.targets_in(self.published_snapshot()?.as_ref(), role)
-    }
-
     /// A targets role at the version `snapshot` names.
     fn targets_in(
         &self,
