@@ -230,28 +230,7 @@ pub fn delegated_authority(
     role: &str,
 ) -> Option<(BTreeMap<String, Key>, RoleKeys)> {
     let d = delegator.delegations.as_ref()?;
-    if let Some(r) = d.roles.iter().flatten().find(|r| r.name == role) {
-        return Some((
-            d.keys.clone(),
-            RoleKeys {
-                keyids: r.keyids.clone(),
-                threshold: r.threshold,
-            },
-        ));
-    }
-    let s = d.succinct_roles.as_ref()?;
-    let bin = role
-        .strip_prefix(&format!("{}-", s.name_prefix))
-        .and_then(|h| u32::from_str_radix(h, 16).ok())?;
-    (bin < s.bins() && s.bin_name(bin) == role).then(|| {
-        (
-            d.keys.clone(),
-            RoleKeys {
-                keyids: s.keyids.clone(),
-                threshold: s.threshold,
-            },
-        )
-    })
+    d.authority_for(role).map(|rk| (d.keys.clone(), rk))
 }
 
 #[cfg(test)]

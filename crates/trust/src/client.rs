@@ -710,23 +710,8 @@ impl Client {
             .delegations
             .as_ref()
             .ok_or_else(|| Error::Missing(format!("{delegator} delegates nothing")))?;
-        if let Some(r) = d.roles.iter().flatten().find(|r| r.name == role) {
-            return Ok((
-                &d.keys,
-                RoleKeys {
-                    keyids: r.keyids.clone(),
-                    threshold: r.threshold,
-                },
-            ));
-        }
-        if let Some(s) = d.succinct_roles.as_ref().filter(|s| s.is_bin(role)) {
-            return Ok((
-                &d.keys,
-                RoleKeys {
-                    keyids: s.keyids.clone(),
-                    threshold: s.threshold,
-                },
-            ));
+        if let Some(rk) = d.authority_for(role) {
+            return Ok((&d.keys, rk));
         }
         Err(Error::Missing(format!(
             "{delegator} does not delegate to {role}"

@@ -152,6 +152,26 @@ impl SuccinctRoles {
     }
 }
 
+impl Delegations {
+    /// The key IDs and threshold these delegations give `role` (a named role, or one of the
+    /// succinct bins); None if they do not delegate to it.
+    pub fn authority_for(&self, role: &str) -> Option<RoleKeys> {
+        if let Some(r) = self.roles.iter().flatten().find(|r| r.name == role) {
+            return Some(RoleKeys {
+                keyids: r.keyids.clone(),
+                threshold: r.threshold,
+            });
+        }
+        self.succinct_roles
+            .as_ref()
+            .filter(|s| s.is_bin(role))
+            .map(|s| RoleKeys {
+                keyids: s.keyids.clone(),
+                threshold: s.threshold,
+            })
+    }
+}
+
 impl DelegatedRole {
     /// Is `path` delegated to this role (paths patterns or hash prefixes)?
     pub fn matches(&self, path: &str) -> bool {
