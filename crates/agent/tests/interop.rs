@@ -12,7 +12,7 @@ use std::process::Command;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{agent_download, python, workspace, write_repo, Server};
+use support::{agent_download, ngclient_fetch, python, workspace, write_repo, Server};
 
 #[test]
 fn python_tuf_ngclient_downloads_everything_we_publish_and_rejects_a_tampered_byte() {
@@ -27,17 +27,7 @@ fn python_tuf_ngclient_downloads_everything_we_publish_and_rejects_a_tampered_by
         "config/001565ddeeff.cfg".into(),
     ];
     let run = |tag: &str| {
-        let meta = tempfile::tempdir().unwrap();
-        let dl = tempfile::tempdir().unwrap();
-        std::fs::write(meta.path().join("root.json"), repo.trusted_root()).unwrap();
-        let out = Command::new(python())
-            .arg(workspace().join("crates/agent/tests/interop/ngclient_fetch.py"))
-            .args([server.url("metadata/"), server.url("targets/")])
-            .arg(meta.path())
-            .arg(dl.path())
-            .args(&targets)
-            .output()
-            .unwrap();
+        let out = ngclient_fetch(&repo.trusted_root(), &server, &targets);
         eprintln!(
             "{tag}: {}{}",
             String::from_utf8_lossy(&out.stdout),

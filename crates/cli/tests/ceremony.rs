@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::support::{self, python, workspace, Server};
-use common::{agent, hookswitch, ok, root_fingerprint, Signer, TOKEN};
+use common::support::{self, ngclient_fetch, Server};
+use common::{agent, hookswitch, ok, publish, root_fingerprint, Signer, TOKEN};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -59,18 +59,7 @@ fn ceremony_publish_enroll_and_download() {
         "init and sign print the same fingerprint"
     );
     let signer = Signer::start(&online);
-    let out = hookswitch(&[
-        "repo",
-        "publish",
-        "--repo",
-        &s(repo.clone()),
-        "--request",
-        &s(req.clone()),
-        "--signer",
-        &signer.1,
-        "--expect-root",
-        &pin,
-    ]);
+    let out = publish(&repo, Some(&req), &signer, Some(&pin));
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("root: 1 valid signature(s), threshold is 2"),
@@ -96,17 +85,6 @@ fn ceremony_publish_enroll_and_download() {
     evil["signed"]["expires"] = "2099-01-01T00:00:00Z".into();
     doc["documents"].as_array_mut().unwrap().push(evil);
     std::fs::write(&tampered, serde_json::to_vec(&doc).unwrap()).unwrap();
-    let publish_init = |request: &Path, expect: Option<&str>| {
-        let mut args = vec!["repo", "publish", "--repo", repo.to_str().unwrap()];
-        args.extend([
-            "--request",
-            request.to_str().unwrap(),
-            "--signer",
-            &signer.1,
-        ]);
-        args.extend(expect.map(|e| ["--expect-root", e]).into_iter().flatten());
-        hookswitch(&args)
-    };
     let wrong_pin = "0".repeat(64);
     for (request, expect, says) in [
         (
@@ -117,7 +95,7 @@ fn ceremony_publish_enroll_and_download() {
         (&req, Some(wrong_pin.as_str()), "not the expected 0000"),
         (&req, None, "needs --expect-root"),
     ] {
-        let out = publish_init(request, expect);
+        let out = publish(&repo, Some(request), &signer, expect);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(says), "{err}");
@@ -127,7 +105,7 @@ fn ceremony_publish_enroll_and_download() {
     // Key custody: the offline keys go away before publishing.
     let vault = tmp.path().join("vault");
     std::fs::rename(&offline, &vault).unwrap();
-    ok(publish_init(&req, Some(&pin)));
+    ok(publish(&repo, Some(&req), &signer, Some(&pin)));
 
     // A firmware release (offline firmware key, fetched from the vault) and two device configs (bins signed online).
     let files = tmp.path().join("files");
@@ -164,29 +142,11 @@ fn ceremony_publish_enroll_and_download() {
         "--key",
         &s(k(&vault, "firmware")),
     ]));
-    ok(hookswitch(&[
-        "repo",
-        "publish",
-        "--repo",
-        &s(repo.clone()),
-        "--request",
-        &s(req2.clone()),
-        "--signer",
-        &signer.1,
-    ]));
+    ok(publish(&repo, Some(&req2), &signer, None));
     // Republishing the same request (as after a crash right after it went live) finds it
     // live and changes nothing.
     let before = std::fs::read(repo.join("metadata/timestamp.json")).unwrap();
-    let again = ok(hookswitch(&[
-        "repo",
-        "publish",
-        "--repo",
-        &s(repo.clone()),
-        "--request",
-        &s(req2.clone()),
-        "--signer",
-        &signer.1,
-    ]));
+    let again = ok(publish(&repo, Some(&req2), &signer, None));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already published"));
     assert_eq!(
         std::fs::read(repo.join("metadata/timestamp.json")).unwrap(),
@@ -244,25 +204,15 @@ fn ceremony_publish_enroll_and_download() {
     );
 
     // python-tuf's ngclient accepts the published repository too.
-    let pymeta = tempfile::tempdir().unwrap();
-    let pydl = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        repo.join("metadata/1.root.json"),
-        pymeta.path().join("root.json"),
-    )
-    .unwrap();
-    let out = Command::new(python())
-        .arg(workspace().join("crates/agent/tests/interop/ngclient_fetch.py"))
-        .args([server.url("metadata/"), server.url("targets/")])
-        .arg(pymeta.path())
-        .arg(pydl.path())
-        .args([
+    let out = ngclient_fetch(
+        &std::fs::read(repo.join("metadata/1.root.json")).unwrap(),
+        &server,
+        &[
             "firmware/T54W.rom",
             "config/001565aabbcc.cfg",
             "config/001565ddeeff.cfg",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -302,29 +252,13 @@ fn ceremony_publish_enroll_and_download() {
     drop(signer);
     std::fs::remove_file(k(&online, "timestamp")).unwrap();
     let signer = Signer::start(&online);
-    ok(hookswitch(&[
-        "repo",
-        "publish",
-        "--repo",
-        &s(repo.clone()),
-        "--request",
-        &s(rot.clone()),
-        "--signer",
-        &signer.1,
-    ]));
+    ok(publish(&repo, Some(&rot), &signer, None));
     assert!(
         repo.join("metadata/2.root.json").exists() && repo.join("metadata/1.root.json").exists(),
         "every root version stays published"
     );
     // A publication without a request re-signs snapshot and timestamp only.
-    ok(hookswitch(&[
-        "repo",
-        "publish",
-        "--repo",
-        &s(repo.clone()),
-        "--signer",
-        &signer.1,
-    ]));
+    ok(publish(&repo, None, &signer, None));
     // The enrolled device walks root 1 → 2 and keeps working.
     ok(agent_download(
         &meta,

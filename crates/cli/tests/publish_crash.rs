@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::support::{agent_download, python, workspace, Server};
+use common::support::{agent_download, ngclient_fetch, Server};
 use common::{agent, hookswitch, ok, root_fingerprint, Signer};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -108,21 +108,8 @@ impl Bed {
         let release = if ts_changed { 2 } else { 1 };
         assert_eq!(got, config_text(dev, release), "{label}: inconsistent tree");
         if with_python {
-            let pymeta = tempfile::tempdir().unwrap();
-            let pydl = tempfile::tempdir().unwrap();
-            std::fs::copy(
-                self.base.join("metadata/1.root.json"),
-                pymeta.path().join("root.json"),
-            )
-            .unwrap();
-            let out = Command::new(python())
-                .arg(workspace().join("crates/agent/tests/interop/ngclient_fetch.py"))
-                .args([server.url("metadata/"), server.url("targets/")])
-                .arg(pymeta.path())
-                .arg(pydl.path())
-                .arg(&name)
-                .output()
-                .unwrap();
+            let root = std::fs::read(self.base.join("metadata/1.root.json")).unwrap();
+            let out = ngclient_fetch(&root, server, &[&name]);
             assert!(
                 out.status.success(),
                 "{label}: python-tuf: {}",

@@ -42,6 +42,15 @@ fn find(c: &mut Client, dir: &Path, path: &str) -> Option<hookswitch_trust::meta
     driver::find_target(c, path, &mut disk(dir), &mut driver::discard).unwrap()
 }
 
+/// A firmware target change (signed by the offline firmware key).
+fn firmware_x() -> Change {
+    Change::Target {
+        path: "firmware/x.rom".into(),
+        bytes: b"x".to_vec(),
+        custom: None,
+    }
+}
+
 #[test]
 fn init_sign_publish_stage_and_publish_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -151,16 +160,7 @@ fn an_unmet_threshold_or_a_bad_signature_changes_nothing() {
         .unwrap();
     let before = std::fs::read(dir.path().join("metadata/timestamp.json")).unwrap();
     // Firmware staged but not signed by the (offline) firmware key.
-    let req = repo
-        .stage(
-            vec![Change::Target {
-                path: "firmware/x.rom".into(),
-                bytes: b"x".to_vec(),
-                custom: None,
-            }],
-            NOW,
-        )
-        .unwrap();
+    let req = repo.stage(vec![firmware_x()], NOW).unwrap();
     let e = repo
         .publish(req.clone(), None, &online(true), NOW)
         .unwrap_err();
@@ -460,16 +460,7 @@ fn a_publication_restarts_over_what_a_killed_run_left() {
     assert_eq!(std::fs::read(meta.join("timestamp.json")).unwrap(), live);
     // A change staged after the crash takes a version above every file on disk.
     std::fs::write(meta.join("9.firmware.json"), b"left by a killed run").unwrap();
-    let fw = repo
-        .stage(
-            vec![Change::Target {
-                path: "firmware/x.rom".into(),
-                bytes: b"x".to_vec(),
-                custom: None,
-            }],
-            NOW,
-        )
-        .unwrap();
+    let fw = repo.stage(vec![firmware_x()], NOW).unwrap();
     assert_eq!(fw.documents[0].signed["version"], 10);
 }
 

@@ -136,3 +136,23 @@ pub fn write_repo(repo: &hookswitch_trust::testkit::Repo, dir: &Path) {
         std::fs::write(p, bytes).unwrap();
     }
 }
+
+/// python-tuf's ngclient (`interop/ngclient_fetch.py`): trust `root`, refresh from
+/// `server`'s metadata/ and download each of `targets` from its targets/.
+pub fn ngclient_fetch<S: AsRef<std::ffi::OsStr>>(
+    root: &[u8],
+    server: &Server,
+    targets: &[S],
+) -> std::process::Output {
+    let meta = tempfile::tempdir().unwrap();
+    let dl = tempfile::tempdir().unwrap();
+    std::fs::write(meta.path().join("root.json"), root).unwrap();
+    Command::new(python())
+        .arg(workspace().join("crates/agent/tests/interop/ngclient_fetch.py"))
+        .args([server.url("metadata/"), server.url("targets/")])
+        .arg(meta.path())
+        .arg(dl.path())
+        .args(targets)
+        .output()
+        .unwrap()
+}

@@ -82,6 +82,26 @@ impl Drop for Signer {
     }
 }
 
+/// `repo publish` of `request` (or, without one, a re-signing of snapshot and timestamp),
+/// pinned to `expect_root` when given.
+pub fn publish(
+    repo: &Path,
+    request: Option<&Path>,
+    signer: &Signer,
+    expect_root: Option<&str>,
+) -> Output {
+    let mut args: Vec<String> = vec!["repo".into(), "publish".into(), "--repo".into()];
+    args.push(repo.display().to_string());
+    if let Some(r) = request {
+        args.extend(["--request".into(), r.display().to_string()]);
+    }
+    args.extend(["--signer".into(), signer.1.clone()]);
+    if let Some(pin) = expect_root {
+        args.extend(["--expect-root".into(), pin.to_string()]);
+    }
+    hookswitch(&args)
+}
+
 /// The fingerprint `repo init` / `repo sign` print for the administrator to carry.
 pub fn root_fingerprint(out: &Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr);
