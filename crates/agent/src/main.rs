@@ -91,13 +91,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Every flag the command needs and lacks, in one error.
 fn check_flags(cli: &Cli) -> Result<(), String> {
     let mut missing = Vec::new();
@@ -139,7 +132,8 @@ fn run(cli: Cli) -> Result<(), String> {
         let file = std::fs::read(trusted_root).map_err(|e| at(e.to_string()))?;
         let enrollment = hookswitch_trust::enrollment::parse(&file).map_err(at)?;
         // Refuse a root that does not carry its own threshold: no trust on first use.
-        let client = Client::new(&enrollment.root, now()).map_err(|e| at(e.to_string()))?;
+        let client = Client::new(&enrollment.root, hookswitch_clock::unix_now()?)
+            .map_err(|e| at(e.to_string()))?;
         store.init(&enrollment.root, enrollment.device_id.as_deref())?;
         say(format!(
             "trusted root v{} stored in {}{}",
@@ -161,7 +155,7 @@ fn run(cli: Cli) -> Result<(), String> {
         },
     )?;
     let url = cli.metadata_url.as_deref().unwrap_or_default();
-    let mut client = store.client(now())?;
+    let mut client = store.client(hookswitch_clock::unix_now()?)?;
     let mut fetch = |req: &Request| http.get(&join_url(url, &req.name), req.max_len);
     let mut save = |p: &hookswitch_trust::client::Persist| store.persist(p);
     driver::refresh_storing(&mut client, &mut fetch, &mut save).map_err(|e| e.to_string())?;
