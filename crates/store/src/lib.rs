@@ -1,0 +1,707 @@
+//! The device store: devices, their credentials and certificate fingerprints, and the fetch
+//! log. SQLite (WAL) by default, PostgreSQL for several servers sharing one store; one schema
+//! (`migrations/`, embedded), applied on every open.
+//!
+//! Both backends run the same SQL text (`$N` parameters, which SQLite also reads by number);
+//! `Pool` is an enum over the two typed pools and `on_pool!` runs one statement on either.
+
+mod device;
+mod fetchlog;
+mod password;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, QueryBuilder, SqlitePool};
+
+pub use device::{CertFingerprint, Device, DeviceId, Mac, NewDevice, MAX_LABEL_LEN};
+pub use fetchlog::{
+    FetchLog, FetchLogConfig, FetchLogStats, FetchLogWriter, FetchRecord, FetchResult,
+    MAX_LOGGED_PATH,
+};
+pub use password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+
+/// The environment variable every command reads when `--database` is not given.
+pub const DATABASE_ENV: &str = "HOOKSWITCH_DATABASE";
+
+/// The file name of the default SQLite store, under `$XDG_DATA_HOME/hookswitch/`
+/// (or `$HOME/.local/share/hookswitch/`).
+pub const DEFAULT_DATABASE_FILE: &str = "hookswitch.db";
+
+/// How long a writer waits for SQLite's lock, and a connection for the pool.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid device ID: {0}")]
+    InvalidDeviceId(String),
+    #[error("invalid {field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    #[error("invalid MAC address {0}")]
+    InvalidMac(String),
+    #[error("invalid certificate fingerprint {0}")]
+    InvalidFingerprint(String),
+    #[error("password refused: {0}")]
+    WeakPassword(String),
+    #[error("database URL {0}: expected sqlite://PATH or postgres://USER@HOST:PORT/DB")]
+    UnsupportedUrl(String),
+    #[error("no default database location: set $XDG_DATA_HOME or $HOME, or give --database or HOOKSWITCH_DATABASE")]
+    NoDefaultLocation,
+    #[error("database {url}: {reason}")]
+    Open { url: String, reason: String },
+    #[error("database {url} is not a hookswitch store (it has tables {tables:?} and no migration history); refusing to add tables to it")]
+    Foreign { url: String, tables: Vec<String> },
+    #[error("database {url}: schema migration failed: {reason}")]
+    Migrate { url: String, reason: String },
+    #[error("device {0} already exists")]
+    DeviceExists(DeviceId),
+    #[error("no device {0}")]
+    UnknownDevice(String),
+    #[error("MAC {mac} already belongs to device {device}")]
+    MacTaken { mac: Mac, device: String },
+    #[error("certificate {fingerprint} is already enrolled for device {device}")]
+    FingerprintTaken {
+        fingerprint: CertFingerprint,
+        device: String,
+    },
+    #[error("stored password hash of device {device} refused: {reason}")]
+    BadStoredHash { device: String, reason: String },
+    #[error("stored {what} does not parse: {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error("too many password checks waiting; try again later")]
+    Busy,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database URL a command uses: its `--database` flag, else `$HOOKSWITCH_DATABASE`,
+/// else `sqlite://$XDG_DATA_HOME/hookswitch/hookswitch.db` (`$HOME/.local/share/...` when
+/// `XDG_DATA_HOME` is unset or relative, as the XDG spec says).
+pub fn database_url(flag: Option<String>) -> Result<String, StoreError> {
+    if let Some(url) = flag.filter(|u| !u.is_empty()) {
+        return Ok(url);
+    }
+    if let Some(url) = std::env::var(DATABASE_ENV).ok().filter(|u| !u.is_empty()) {
+        return Ok(url);
+    }
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|home| home.join(".local/share"))
+        })
+        .ok_or(StoreError::NoDefaultLocation)?;
+    let path = data_home.join("hookswitch").join(DEFAULT_DATABASE_FILE);
+    Ok(format!("sqlite://{}", path.display()))
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority_end, _) = rest
+        .char_indices()
+        .find(|&(_, c)| c == '/' || c == '?')
+        .unwrap_or((rest.len(), ' '));
+    let authority = &rest[..authority_end];
+    let mut redacted = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => format!("{scheme}://{userinfo}@{host}"),
+        },
+        None => format!("{scheme}://{authority}"),
+    };
+    // `password=` may also come as a query parameter.
+    let tail = &rest[authority_end..];
+    match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_string(),
+                })
+                .collect();
+            redacted.push_str(path);
+            redacted.push('?');
+            redacted.push_str(&query.join("&"));
+        }
+        None => redacted.push_str(tail),
+    }
+    redacted
+}
+
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Run one expression against whichever pool the store has; `$pool` names it inside.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.inner.pool {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+struct Inner {
+    pool: Pool,
+    url: String,
+    verifier: password::Verifier,
+}
+
+/// A handle on the store; clones share one connection pool.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeviceRow {
+    id: String,
+    vendor: String,
+    model: String,
+    mac: Option<String>,
+    has_password: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct CertRow {
+    device_id: String,
+    sha256: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct FetchRow {
+    device_id: Option<String>,
+    path: String,
+    version: Option<i64>,
+    result: String,
+    at_ms: i64,
+}
+
+const DEVICE_COLUMNS: &str = "SELECT d.id, d.vendor, d.model, d.mac, \
+     (SELECT COUNT(*) FROM device_passwords p WHERE p.device_id = d.id) AS has_password \
+     FROM devices d";
+
+impl Store {
+    /// Open (creating a missing SQLite file and its directory) and bring the schema up to
+    /// date. A file that is not SQLite, or a database with other tables and no hookswitch
+    /// migration history, is refused with the reason; nothing is written to it.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let shown = redact_url(url);
+        let open_error = |reason: String| StoreError::Open {
+            url: shown.clone(),
+            reason,
+        };
+        let pool = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| open_error(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(BUSY_TIMEOUT);
+            create_parent_dir(options.get_filename()).map_err(&open_error)?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(|e| open_error(describe_open_error(&e)))?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).map_err(|e| open_error(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(|e| open_error(describe_open_error(&e)))?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(shown));
+        };
+        let store = Store {
+            inner: Arc::new(Inner {
+                pool,
+                url: shown,
+                verifier: password::Verifier::new()?,
+            }),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let url = self.inner.url.clone();
+        let tables = self.table_names().await.map_err(|e| StoreError::Open {
+            url: url.clone(),
+            reason: describe_open_error(&e),
+        })?;
+        if !tables.is_empty() && !tables.iter().any(|t| t == "_sqlx_migrations") {
+            return Err(StoreError::Foreign { url, tables });
+        }
+        let migrate_error = |e: sqlx::migrate::MigrateError| StoreError::Migrate {
+            url: url.clone(),
+            reason: e.to_string(),
+        };
+        on_pool!(self, pool => MIGRATOR.run(pool).await.map_err(migrate_error))?;
+        if let Pool::Sqlite(pool) = &self.inner.pool {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Open {
+                    url,
+                    reason: format!("journal mode is {mode}, not WAL"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn table_names(&self) -> Result<Vec<String>, sqlx::Error> {
+        match &self.inner.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )
+                .fetch_all(pool)
+                .await
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT table_name::TEXT FROM information_schema.tables \
+                     WHERE table_schema = current_schema() ORDER BY table_name",
+                )
+                .fetch_all(pool)
+                .await
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.inner.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL this store was opened with, password redacted.
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// Close every connection (a SQLite store checkpoints its WAL).
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+
+    /// Enroll a device. Refuses an existing ID or a MAC another device has.
+    pub async fn add_device(&self, device: &NewDevice) -> Result<(), StoreError> {
+        let result = on_pool!(self, pool => sqlx::query(
+            "INSERT INTO devices (id, vendor, model, mac, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(device.id.as_str())
+        .bind(&device.vendor)
+        .bind(&device.model)
+        .bind(device.mac.as_ref().map(Mac::as_str))
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()));
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => {
+                if self.device(device.id.as_str()).await?.is_some() {
+                    return Err(StoreError::DeviceExists(device.id.clone()));
+                }
+                match &device.mac {
+                    Some(mac) => match self.device_by_mac(mac).await? {
+                        Some(owner) => Err(StoreError::MacTaken {
+                            mac: mac.clone(),
+                            device: owner.id.to_string(),
+                        }),
+                        None => Err(e.into()),
+                    },
+                    None => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Remove a device with its password and certificates (its fetch history stays).
+    pub async fn remove_device(&self, id: &str) -> Result<(), StoreError> {
+        let id = DeviceId::parse(id)?;
+        let done = on_pool!(self, pool => sqlx::query("DELETE FROM devices WHERE id = $1")
+            .bind(id.as_str())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        if done == 0 {
+            return Err(StoreError::UnknownDevice(id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The device with this ID. An invalid ID is an error, an unknown one `None`.
+    pub async fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
+        let id = DeviceId::parse(id)?;
+        let sql = format!("{DEVICE_COLUMNS} WHERE d.id = $1");
+        let row: Option<DeviceRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        self.complete(row).await
+    }
+
+    /// The device a client certificate with this fingerprint is enrolled for.
+    pub async fn device_by_fingerprint(
+        &self,
+        fingerprint: &CertFingerprint,
+    ) -> Result<Option<Device>, StoreError> {
+        let sql = format!(
+            "{DEVICE_COLUMNS} JOIN device_certificates c ON c.device_id = d.id WHERE c.sha256 = $1"
+        );
+        let row: Option<DeviceRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(fingerprint.to_hex())
+            .fetch_optional(pool)
+            .await)?;
+        self.complete(row).await
+    }
+
+    /// The device with this MAC address.
+    pub async fn device_by_mac(&self, mac: &Mac) -> Result<Option<Device>, StoreError> {
+        let sql = format!("{DEVICE_COLUMNS} WHERE d.mac = $1");
+        let row: Option<DeviceRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(mac.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        self.complete(row).await
+    }
+
+    /// Every device, by ID.
+    pub async fn devices(&self) -> Result<Vec<Device>, StoreError> {
+        let sql = format!("{DEVICE_COLUMNS} ORDER BY d.id");
+        let rows: Vec<DeviceRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        let certs: Vec<CertRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT device_id, sha256 FROM device_certificates ORDER BY device_id, sha256",
+        )
+        .fetch_all(pool)
+        .await)?;
+        let mut by_device: std::collections::HashMap<String, Vec<CertFingerprint>> =
+            std::collections::HashMap::new();
+        for cert in certs {
+            let fingerprint = parse_stored_fingerprint(&cert.sha256)?;
+            by_device
+                .entry(cert.device_id)
+                .or_default()
+                .push(fingerprint);
+        }
+        rows.into_iter()
+            .map(|row| {
+                let certificates = by_device.remove(&row.id).unwrap_or_default();
+                device_from_row(row, certificates)
+            })
+            .collect()
+    }
+
+    async fn complete(&self, row: Option<DeviceRow>) -> Result<Option<Device>, StoreError> {
+        let Some(row) = row else { return Ok(None) };
+        let hexes: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT sha256 FROM device_certificates WHERE device_id = $1 ORDER BY sha256",
+        )
+        .bind(&row.id)
+        .fetch_all(pool)
+        .await)?;
+        let certificates = hexes
+            .iter()
+            .map(|h| parse_stored_fingerprint(h))
+            .collect::<Result<_, _>>()?;
+        device_from_row(row, certificates).map(Some)
+    }
+
+    /// Set (or replace) a device's password; only its Argon2id hash is stored.
+    pub async fn set_password(&self, id: &str, password: &str) -> Result<(), StoreError> {
+        let id = DeviceId::parse(id)?;
+        password::check_new_password(password)?;
+        if self.device(id.as_str()).await?.is_none() {
+            return Err(StoreError::UnknownDevice(id.to_string()));
+        }
+        let secret = password.as_bytes().to_vec();
+        let phc = tokio::task::spawn_blocking(move || password::hash(&secret))
+            .await
+            .map_err(|e| StoreError::Internal(format!("hashing task: {e}")))??;
+        let upsert = "INSERT INTO device_passwords (device_id, phc, set_at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (device_id) DO UPDATE SET phc = excluded.phc, set_at_ms = excluded.set_at_ms";
+        let result = on_pool!(self, pool => sqlx::query(upsert)
+            .bind(id.as_str())
+            .bind(&phc)
+            .bind(now_ms())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        match result {
+            Ok(_) => Ok(()),
+            // The device was removed between the check and the write.
+            Err(e) if is_foreign_key_violation(&e) => {
+                Err(StoreError::UnknownDevice(id.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Is `candidate` this device's password? Exactly one Argon2id verification runs whether
+    /// the device exists, has no password, or the ID is not even valid, so the answer and
+    /// its cost say nothing about which devices exist. At most half the cores hash at once;
+    /// when too many checks wait, `StoreError::Busy` is returned at once.
+    pub async fn verify_password(&self, id: &str, candidate: &[u8]) -> Result<bool, StoreError> {
+        let stored = match DeviceId::parse(id) {
+            Ok(id) => {
+                let phc: Option<String> = on_pool!(self, pool => sqlx::query_scalar(
+                    "SELECT phc FROM device_passwords WHERE device_id = $1",
+                )
+                .bind(id.as_str())
+                .fetch_optional(pool)
+                .await)?;
+                phc.map_or(password::Stored::Nothing, password::Stored::Hash)
+            }
+            Err(_) => password::Stored::Nothing,
+        };
+        self.inner.verifier.verify(id, stored, candidate).await
+    }
+
+    /// Enroll a client certificate (by its SHA-256) for a device. A fingerprint belongs to
+    /// one device only; enrolling it again for the same device is a no-op.
+    pub async fn add_certificate(
+        &self,
+        id: &str,
+        fingerprint: &CertFingerprint,
+    ) -> Result<(), StoreError> {
+        let id = DeviceId::parse(id)?;
+        let result = on_pool!(self, pool => sqlx::query(
+            "INSERT INTO device_certificates (sha256, device_id, added_at_ms) VALUES ($1, $2, $3)",
+        )
+        .bind(fingerprint.to_hex())
+        .bind(id.as_str())
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()));
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => {
+                match self.device_by_fingerprint(fingerprint).await? {
+                    Some(owner) if owner.id == id => Ok(()),
+                    Some(owner) => Err(StoreError::FingerprintTaken {
+                        fingerprint: *fingerprint,
+                        device: owner.id.to_string(),
+                    }),
+                    None => Err(e.into()),
+                }
+            }
+            Err(e) if is_foreign_key_violation(&e) => {
+                Err(StoreError::UnknownDevice(id.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Start the batched fetch-log writer (spawns a task: call inside a tokio runtime).
+    pub fn fetch_log(&self, config: FetchLogConfig) -> (FetchLog, FetchLogWriter) {
+        fetchlog::start(self.clone(), config)
+    }
+
+    pub(crate) async fn insert_fetches(&self, records: &[FetchRecord]) -> Result<(), StoreError> {
+        // One statement per batch, under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+        for chunk in records.chunks(5_000) {
+            on_pool!(self, pool => {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO fetch_log (device_id, path, version, result, at_ms) ",
+                );
+                insert.push_values(chunk, |mut row, r| {
+                    row.push_bind(r.device.as_ref().map(|d| d.as_str().to_string()))
+                        .push_bind(fetchlog::bounded_path(&r.path).to_string())
+                        .push_bind(r.version.map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
+                        .push_bind(r.result.as_str())
+                        .push_bind(r.at_ms);
+                });
+                insert.build().execute(pool).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The latest `limit` fetch records, newest first; of one device if given.
+    pub async fn recent_fetches(
+        &self,
+        device: Option<&DeviceId>,
+        limit: u32,
+    ) -> Result<Vec<FetchRecord>, StoreError> {
+        let rows: Vec<FetchRow> = match device {
+            Some(id) => on_pool!(self, pool => sqlx::query_as(
+                "SELECT device_id, path, version, result, at_ms FROM fetch_log \
+                 WHERE device_id = $1 ORDER BY at_ms DESC LIMIT $2",
+            )
+            .bind(id.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?,
+            None => on_pool!(self, pool => sqlx::query_as(
+                "SELECT device_id, path, version, result, at_ms FROM fetch_log \
+                 ORDER BY at_ms DESC LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?,
+        };
+        rows.into_iter().map(fetch_from_row).collect()
+    }
+
+    /// How many fetch records the log holds.
+    pub async fn fetch_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM fetch_log")
+            .fetch_one(pool)
+            .await)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+fn now_ms() -> i64 {
+    fetchlog::unix_ms(SystemTime::now())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_foreign_key_violation())
+}
+
+/// SQLite reports a foreign or damaged file as "file is not a database" on first use; say
+/// what that means.
+fn describe_open_error(e: &sqlx::Error) -> String {
+    let text = e.to_string();
+    if text.contains("file is not a database") || text.contains("malformed") {
+        format!("not a SQLite database, or a damaged one ({text})")
+    } else {
+        text
+    }
+}
+
+fn create_parent_dir(file: &Path) -> Result<(), String> {
+    let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))
+}
+
+fn parse_stored_fingerprint(hex: &str) -> Result<CertFingerprint, StoreError> {
+    CertFingerprint::parse_hex(hex).map_err(|e| StoreError::Corrupt {
+        what: "certificate fingerprint".to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn corrupt(what: String) -> impl FnOnce(StoreError) -> StoreError {
+    move |e| StoreError::Corrupt {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+fn device_from_row(
+    row: DeviceRow,
+    certificates: Vec<CertFingerprint>,
+) -> Result<Device, StoreError> {
+    let what = format!("device {:?}", row.id);
+    Ok(Device {
+        id: DeviceId::parse(&row.id).map_err(corrupt(what.clone()))?,
+        mac: row
+            .mac
+            .as_deref()
+            .map(Mac::parse)
+            .transpose()
+            .map_err(corrupt(what))?,
+        vendor: row.vendor,
+        model: row.model,
+        has_password: row.has_password > 0,
+        certificates,
+    })
+}
+
+fn fetch_from_row(row: FetchRow) -> Result<FetchRecord, StoreError> {
+    let what = || format!("fetch record at {} ms", row.at_ms);
+    Ok(FetchRecord {
+        device: row
+            .device_id
+            .as_deref()
+            .map(DeviceId::parse)
+            .transpose()
+            .map_err(corrupt(what()))?,
+        result: row.result.parse().map_err(|reason| StoreError::Corrupt {
+            what: what(),
+            reason,
+        })?,
+        version: row.version.map(|v| u64::try_from(v).unwrap_or(0)),
+        path: row.path,
+        at_ms: row.at_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_appear_in_shown_urls() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@127.0.0.1:5432/hs?sslmode=require&password=x"),
+            "postgres://app:***@127.0.0.1:5432/hs?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("postgres://app@127.0.0.1/hs"),
+            "postgres://app@127.0.0.1/hs"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/hs.db"),
+            "sqlite:///var/lib/hs.db"
+        );
+    }
+}
