@@ -1,46 +1,15 @@
 //! Who is asking for a config: a client certificate (issued by a `--client-ca`, or enrolled
-//! by fingerprint in the store), or HTTP Basic over TLS checked against the store's
-//! Argon2id hash. Password checks are throttled per source address and their number in
-//! flight is bounded, so neither guessing nor hash work can take the server down.
+//! by fingerprint in the store), or HTTP Basic over TLS checked by the store against its
+//! Argon2id hash (one verification per attempt whatever the user name, and a bounded number
+//! at once: `Store::verify_password`). Failures are throttled per source address here, so a
+//! guesser is stopped before any hash work.
 
 use crate::metrics::AuthFailure;
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use hookswitch_store::{CertFingerprint, Store, StoreError};
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::IpAddr;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// One fetch of a config, for the store's fetch log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetch {
-    pub device: String,
-    pub path: String,
-    /// The timestamp version being served.
-    pub version: u64,
-    /// `served` or `denied`.
-    pub result: &'static str,
-}
-
-/// What the server needs from the device store.
-pub trait Devices: Send + Sync {
-    /// The device a certificate (SHA-256 of its DER, lower-case hex) is enrolled for.
-    fn device_for_certificate<'a>(
-        &'a self,
-        sha256_hex: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, String>>;
-    /// The device's Argon2id password hash (PHC string), if it has one.
-    fn password_hash<'a>(
-        &'a self,
-        device: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, String>>;
-    /// Queue a fetch for the log; never blocks the request.
-    fn record_fetch(&self, fetch: Fetch);
-}
 
 /// Two device IDs name the same device: equal, or the same MAC address written differently.
 pub fn same_device(a: &str, b: &str) -> bool {
@@ -100,95 +69,56 @@ impl Throttle {
     }
 }
 
-/// Argon2 costs a stored hash may ask for (the keystore's own bound).
-const MAX_M_KIB: u32 = 1024 * 1024;
-const MAX_T: u32 = 10;
-
-/// Password checks: throttled, and at most `slots` hashes computed at once.
-pub struct PasswordGate {
-    slots: Arc<Semaphore>,
-    pub throttle: Throttle,
-    /// Verified against when the user is unknown, so the answer takes as long.
-    decoy: String,
-}
-
-impl PasswordGate {
-    pub fn new(slots: usize, throttle: Throttle) -> Self {
-        use argon2::password_hash::{PasswordHasher, SaltString};
-        let salt = SaltString::encode_b64(b"hookswitch-decoy").unwrap_or_else(|_| {
-            SaltString::from_b64("aG9va3N3aXRjaGRlY295").expect("a valid constant salt")
-        });
-        let decoy = argon2::Argon2::default()
-            .hash_password(b"no such device", &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default();
-        PasswordGate {
-            slots: Arc::new(Semaphore::new(slots.max(1))),
-            throttle,
-            decoy,
-        }
+/// The device `user` if `password` is its password; throttled per source address.
+pub async fn check_password(
+    store: Option<&Store>,
+    throttle: &Throttle,
+    ip: IpAddr,
+    user: &str,
+    password: &[u8],
+) -> Result<String, AuthFailure> {
+    if !throttle.allowed(ip, Instant::now()) {
+        return Err(AuthFailure::Throttled);
     }
-
-    /// The device `user` if `password` is its password.
-    pub async fn check(
-        &self,
-        devices: Option<&dyn Devices>,
-        ip: IpAddr,
-        user: &str,
-        password: &[u8],
-    ) -> Result<String, AuthFailure> {
-        if !self.throttle.allowed(ip, Instant::now()) {
-            return Err(AuthFailure::Throttled);
-        }
-        let permit = self
-            .slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| AuthFailure::Busy)?;
-        let stored = match devices {
-            Some(d) => d.password_hash(user).await.map_err(|e| {
-                tracing::error!(error = %e, "device store");
-                AuthFailure::Busy
-            })?,
-            None => None,
-        };
-        let known = stored.is_some();
-        let hash = stored.unwrap_or_else(|| self.decoy.clone());
-        let password = password.to_vec();
-        let ok = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            verify(&hash, &password)
-        })
-        .await
-        .unwrap_or(false);
-        if ok && known {
-            self.throttle.succeeded(ip);
+    let Some(store) = store else {
+        return Err(AuthFailure::BadPassword);
+    };
+    match store.verify_password(user, password).await {
+        Ok(true) => {
+            throttle.succeeded(ip);
             Ok(user.to_string())
-        } else {
-            self.throttle.failed(ip, Instant::now());
+        }
+        Ok(false) => {
+            throttle.failed(ip, Instant::now());
             Err(AuthFailure::BadPassword)
         }
+        Err(StoreError::Busy) => Err(AuthFailure::Busy),
+        Err(e) => {
+            tracing::error!(error = %e, "device store");
+            Err(AuthFailure::Busy)
+        }
     }
 }
 
-/// Argon2id only, within the cost bounds; the comparison is constant-time (password-hash's
-/// `Output` equality).
-fn verify(phc: &str, password: &[u8]) -> bool {
-    let Ok(hash) = PasswordHash::new(phc) else {
-        return false;
+/// The device a client certificate (its DER) is enrolled for in the store.
+pub async fn device_for_certificate(
+    store: Option<&Store>,
+    der: &[u8],
+) -> Result<String, AuthFailure> {
+    let Some(store) = store else {
+        return Err(AuthFailure::UnknownCertificate);
     };
-    if hash.algorithm.as_str() != "argon2id" {
-        return false;
+    match store
+        .device_by_fingerprint(&CertFingerprint::of_der(der))
+        .await
+    {
+        Ok(Some(device)) => Ok(device.id.as_str().to_string()),
+        Ok(None) => Err(AuthFailure::UnknownCertificate),
+        Err(e) => {
+            tracing::error!(error = %e, "device store");
+            Err(AuthFailure::Busy)
+        }
     }
-    let Ok(params) = argon2::Params::try_from(&hash) else {
-        return false;
-    };
-    if params.m_cost() > MAX_M_KIB || params.t_cost() > MAX_T {
-        return false;
-    }
-    argon2::Argon2::default()
-        .verify_password(password, &hash)
-        .is_ok()
 }
 
 /// `Authorization: Basic` user and password.
@@ -237,32 +167,6 @@ mod tests {
         assert_eq!(basic_credentials(b"Bearer abc"), None);
         assert_eq!(basic_credentials(b"Basic !!!"), None);
         assert_eq!(basic_credentials(b"Basic bm9jb2xvbg=="), None);
-    }
-
-    #[test]
-    fn only_argon2id_within_bounds_verifies() {
-        use argon2::password_hash::{PasswordHasher, SaltString};
-        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-        let fast = argon2::Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            argon2::Params::new(256, 1, 1, None).unwrap(),
-        );
-        let good = fast.hash_password(b"pw", &salt).unwrap().to_string();
-        assert!(verify(&good, b"pw"));
-        assert!(!verify(&good, b"pw2"));
-        let argon2i = argon2::Argon2::new(
-            argon2::Algorithm::Argon2i,
-            argon2::Version::V0x13,
-            argon2::Params::new(256, 1, 1, None).unwrap(),
-        )
-        .hash_password(b"pw", &salt)
-        .unwrap()
-        .to_string();
-        assert!(!verify(&argon2i, b"pw"));
-        let greedy = good.replace("m=256,t=1", "m=4194304,t=1");
-        assert!(!verify(&greedy, b"pw"));
-        assert!(!verify("not a hash", b"pw"));
     }
 
     #[test]

@@ -11,11 +11,14 @@ pub mod metrics;
 pub mod tls;
 pub mod vendor;
 
-use auth::{Devices, Fetch, PasswordGate, Throttle};
+use auth::Throttle;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use axum::Router;
+use hookswitch_store::{
+    DeviceId, FetchLog, FetchLogConfig, FetchLogWriter, FetchRecord, FetchResult, Store,
+};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use index::{Access, Index, Kind};
 use metrics::{AuthFailure, Metrics, Outcome};
@@ -41,7 +44,7 @@ pub struct Config {
     /// How often the repository is checked for a new version.
     pub poll: Duration,
     /// The device store (enrolled certificates, password hashes, fetch log).
-    pub devices: Option<Arc<dyn Devices>>,
+    pub store: Option<Store>,
 }
 
 /// A TLS handshake (or a silent client) gets this long.
@@ -50,6 +53,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 8192;
+/// A version that failed to verify is tried again after this, unchanged.
+const RETRY_FAILED: Duration = Duration::from_secs(30);
 /// `timestamp.json` and roots are far smaller.
 const MAX_POLLED_FILE: u64 = 1 << 20;
 
@@ -58,8 +63,9 @@ struct Shared {
     metrics: Metrics,
     verifier: Arc<DeviceCertVerifier>,
     cas: Vec<ClientCa>,
-    devices: Option<Arc<dyn Devices>>,
-    gate: PasswordGate,
+    store: Option<Store>,
+    fetch_log: Option<FetchLog>,
+    throttle: Throttle,
 }
 
 impl Shared {
@@ -89,6 +95,22 @@ pub struct Running {
     pub metrics_addr: Option<SocketAddr>,
     pub plain_addr: Option<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
+    fetch_log: Option<FetchLogWriter>,
+}
+
+impl Running {
+    /// Stop serving, and write the queued fetch-log records.
+    pub async fn shutdown(mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        if let Some(w) = self.fetch_log.take() {
+            let stats = w.shutdown().await;
+            if stats.dropped > 0 || stats.failed > 0 {
+                tracing::warn!(?stats, "fetch log");
+            }
+        }
+    }
 }
 
 impl Drop for Running {
@@ -99,11 +121,8 @@ impl Drop for Running {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+fn now() -> Result<i64, String> {
+    hookswitch_clock::unix_now().map_err(String::from)
 }
 
 /// Refuse a TLS key inside the repository, and any private key in the repository or in the
@@ -128,7 +147,7 @@ pub fn check_no_keys(config: &Config) -> Result<(), String> {
 
 fn load(repo: &Path, root: &[u8], previous: Option<&Index>) -> Result<Index, String> {
     keyscan::refuse_private_keys(&[repo], &[])?;
-    Index::load(repo, root, now(), previous)
+    Index::load(repo, root, now()?, previous)
 }
 
 /// Check, load and verify, bind, and serve in the background on the current tokio runtime.
@@ -138,7 +157,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
         .map_err(|e| format!("{}: {e}", config.trusted_root.display()))?;
     let index = {
         let (repo, root) = (config.repo.clone(), root.clone());
-        tokio::task::spawn_blocking(move || Index::load(&repo, &root, now(), None))
+        let now = now()?;
+        tokio::task::spawn_blocking(move || Index::load(&repo, &root, now, None))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("{}: {e}", config.repo.display()))?
@@ -146,16 +166,21 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let (tls_config, verifier) =
         tls::server_config(&config.tls_cert, &config.tls_key, &config.client_cas)?;
     let version = index.version().clone();
+    let (fetch_log, fetch_log_writer) = match &config.store {
+        Some(store) => {
+            let (log, writer) = store.fetch_log(FetchLogConfig::default());
+            (Some(log), Some(writer))
+        }
+        None => (None, None),
+    };
     let shared = Arc::new(Shared {
         index: RwLock::new(Arc::new(index)),
         metrics: Metrics::default(),
         verifier,
         cas: config.client_cas,
-        devices: config.devices,
-        gate: PasswordGate::new(
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
-            Throttle::new(5, Duration::from_secs(60)),
-        ),
+        fetch_log,
+        store: config.store,
+        throttle: Throttle::new(5, Duration::from_secs(60)),
     });
     shared.metrics.reload(true);
     tracing::info!(
@@ -210,13 +235,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
         metrics_addr,
         plain_addr,
         tasks,
+        fetch_log: fetch_log_writer,
     })
 }
 
 /// Poll the repository; load and verify a new version completely, then swap it in. A
 /// version that fails is logged once and not served; the old one stays.
 async fn watch(repo: PathBuf, root: Vec<u8>, poll: Duration, shared: Arc<Shared>) {
-    let mut failed: Option<(Vec<u8>, bool)> = None;
+    // A version that failed is tried again only when the files change, or after a while
+    // (a publication may have been caught half-way).
+    let mut failed: Option<((Vec<u8>, bool), std::time::Instant)> = None;
     loop {
         tokio::time::sleep(poll).await;
         let current = shared.index();
@@ -228,7 +256,11 @@ async fn watch(repo: PathBuf, root: Vec<u8>, poll: Duration, shared: Arc<Shared>
             .join(format!("{}.root.json", current.version().root + 1))
             .exists();
         let seen = (timestamp, next_root);
-        if (seen.0 == current.timestamp_bytes() && !next_root) || failed.as_ref() == Some(&seen) {
+        let unchanged = seen.0 == current.timestamp_bytes() && !next_root;
+        let failed_lately = failed
+            .as_ref()
+            .is_some_and(|(f, at)| *f == seen && at.elapsed() < RETRY_FAILED);
+        if unchanged || failed_lately {
             continue;
         }
         let (r, root2, prev) = (repo.clone(), root.clone(), current.clone());
@@ -251,7 +283,7 @@ async fn watch(repo: PathBuf, root: Vec<u8>, poll: Duration, shared: Arc<Shared>
             Err(e) => {
                 shared.metrics.reload(false);
                 tracing::error!(repo = %repo.display(), error = %e, "a new version did not verify; still serving the old one");
-                failed = Some(seen);
+                failed = Some((seen, std::time::Instant::now()));
             }
         }
     }
@@ -358,7 +390,9 @@ where
 }
 
 async fn render_metrics(State(shared): State<Arc<Shared>>) -> Response<Body> {
-    let body = shared.metrics.render(shared.index().version(), now());
+    let body = shared
+        .metrics
+        .render(shared.index().version(), now().unwrap_or(0));
     let mut r = Response::new(Body::from(body));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -401,11 +435,11 @@ async fn serve_file(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Re
         }
         Access::Device(owner) => {
             let who = authenticate(&shared, &conn, headers).await;
+            let who_id = who.as_ref().ok().cloned();
             let refused = match who {
                 Ok(device) if auth::same_device(&device, owner) => None,
                 Ok(device) => {
                     tracing::warn!(%device, owner = %owner, path, peer = %conn.peer, "a device asked for another device's config");
-                    record(&shared, &device, path, index.version().timestamp, "denied");
                     Some(AuthFailure::WrongDevice)
                 }
                 Err(why) => {
@@ -414,11 +448,25 @@ async fn serve_file(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Re
                 }
             };
             if let Some(why) = refused {
+                let result = match why {
+                    AuthFailure::WrongDevice | AuthFailure::NoDeviceId => FetchResult::Forbidden,
+                    AuthFailure::Throttled => FetchResult::Throttled,
+                    AuthFailure::Busy => FetchResult::Error,
+                    _ => FetchResult::Unauthenticated,
+                };
+                let device = who_id.as_deref();
+                record(&shared, device, path, index.version().timestamp, result);
                 shared.metrics.auth_failure(why);
                 shared.metrics.outcome(Outcome::Denied);
                 return refusal(why);
             }
-            record(&shared, owner, path, index.version().timestamp, "served");
+            record(
+                &shared,
+                Some(owner),
+                path,
+                index.version().timestamp,
+                FetchResult::Served,
+            );
         }
     }
     shared.metrics.served(entry.kind, entry.bytes.len());
@@ -470,14 +518,10 @@ fn refusal(why: AuthFailure) -> Response<Body> {
     r
 }
 
-fn record(shared: &Shared, device: &str, path: &str, version: u64, result: &'static str) {
-    if let Some(d) = &shared.devices {
-        d.record_fetch(Fetch {
-            device: device.to_string(),
-            path: path.to_string(),
-            version,
-            result,
-        });
+fn record(shared: &Shared, device: Option<&str>, path: &str, version: u64, result: FetchResult) {
+    if let Some(log) = &shared.fetch_log {
+        let device = device.and_then(|d| DeviceId::parse(d).ok());
+        log.record(FetchRecord::now(device, path, Some(version), result));
     }
 }
 
@@ -496,18 +540,7 @@ async fn authenticate(
                 .and_then(|ca| ca.device_id(&cert.der))
                 .ok_or(AuthFailure::NoDeviceId),
             Anchor::Unanchored => {
-                let fingerprint = hookswitch_trust::crypto::sha256_hex(&cert.der);
-                let Some(devices) = &shared.devices else {
-                    return Err(AuthFailure::UnknownCertificate);
-                };
-                match devices.device_for_certificate(&fingerprint).await {
-                    Ok(Some(id)) => Ok(id),
-                    Ok(None) => Err(AuthFailure::UnknownCertificate),
-                    Err(e) => {
-                        tracing::error!(error = %e, "device store");
-                        Err(AuthFailure::Busy)
-                    }
-                }
+                auth::device_for_certificate(shared.store.as_ref(), &cert.der).await
             }
         };
     }
@@ -517,8 +550,12 @@ async fn authenticate(
     else {
         return Err(AuthFailure::NoCredentials);
     };
-    shared
-        .gate
-        .check(shared.devices.as_deref(), conn.peer.ip(), &user, &password)
-        .await
+    auth::check_password(
+        shared.store.as_ref(),
+        &shared.throttle,
+        conn.peer.ip(),
+        &user,
+        &password,
+    )
+    .await
 }

@@ -53,9 +53,11 @@ impl std::str::FromStr for ClientCa {
                 "id=cn" => IdField::Cn,
                 "id=san-dns" => IdField::SanDns,
                 "id=san-uri" => IdField::SanUri,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "--client-ca {spec:?}: {other:?} is not id=cn|san-dns|san-uri or pattern=REGEX"
-                )),
+                ))
+                }
             };
         }
         let pattern = pattern
