@@ -1,7 +1,7 @@
 //! Reading configuration files from disk and auditing them, in parallel.
 
 use hookswitch_atomicfile::ReadError;
-use hookswitch_audit::{evaluate, FileReport};
+use hookswitch_audit::{evaluate, FileIdentity, FileReport};
 use hookswitch_controls::Profile;
 use hookswitch_vendors::layered::{mac_file_stem, merge, poly_config_files, yealink_boot_includes};
 use hookswitch_vendors::{detect, keys, parse, Detected, Document, Format, MAX_FILE_BYTES};
@@ -145,9 +145,9 @@ pub fn load(path: &Path) -> Loaded {
             };
         }
     };
-    report.vendor = Some(format.vendor());
-    report.format = Some(format);
-    report.model = model;
+    report.identity.vendor = Some(format.vendor());
+    report.identity.format = Some(format);
+    report.identity.model = model;
     match parse(format, &bytes) {
         Ok(doc) => Loaded {
             report,
@@ -165,16 +165,16 @@ pub fn load(path: &Path) -> Loaded {
     }
 }
 
-fn family_for(report: &mut FileReport, fallback_model: Option<&str>) -> Option<&'static str> {
-    let vendor = report.vendor?;
-    if report.model.is_none() {
-        report.model = fallback_model.map(str::to_string);
+fn family_for(file: &mut FileIdentity, fallback_model: Option<&str>) -> Option<&'static str> {
+    let vendor = file.vendor?;
+    if file.model.is_none() {
+        file.model = fallback_model.map(str::to_string);
     }
-    let family = report
+    let family = file
         .model
         .as_deref()
         .and_then(|m| keys::family_of(vendor, m));
-    report.family = family.map(str::to_string);
+    file.family = family.map(str::to_string);
     family
 }
 
@@ -191,7 +191,7 @@ fn audit_loaded(mut l: Loaded, opts: &Options) -> FileReport {
             "weakly protected: Yealink AES-ECB encryption whose key wrapping uses a published RSA key; treat as cleartext and require HTTPS with trusted certificates".into(),
         );
     }
-    let family = family_for(&mut l.report, opts.model.as_deref());
+    let family = family_for(&mut l.report.identity, opts.model.as_deref());
     l.report.findings = evaluate(&doc, family, opts.profile);
     l.report
 }
@@ -388,19 +388,20 @@ fn audit_device(
             return report;
         }
         if let Some(doc) = l.doc {
-            report.vendor = l.report.vendor;
-            report.format = l.report.format;
-            report.model = report.model.take().or(l.report.model);
+            let layer = l.report.identity;
+            report.identity.vendor = layer.vendor;
+            report.identity.format = layer.format;
+            report.identity.model = report.identity.model.take().or(layer.model);
             docs.push(doc);
         }
     }
-    let Some(format) = report.format else {
+    let Some(format) = report.identity.format else {
         report.skipped = Some("no layer could be read".into());
         return report;
     };
     let refs: Vec<&Document> = docs.iter().collect();
     let merged = merge(format, &refs);
-    let family = family_for(&mut report, opts.model.as_deref());
+    let family = family_for(&mut report.identity, opts.model.as_deref());
     report.findings = evaluate(&merged, family, opts.profile);
     report
 }
