@@ -26,6 +26,7 @@ pub fn human(hosts: &[HostReport], out: &mut dyn Write) -> io::Result<()> {
                 svc.proto,
                 svc.service,
                 svc.state.as_str(),
+                // The JSON report's fields, so people and tools see the same names.
                 describe(&serde_json::to_value(&svc.detail).unwrap_or_default())
             );
         }
