@@ -41,7 +41,7 @@ pub enum Effective {
     /// The layers merged. The format is the lowest-priority parsed layer's; the model the
     /// highest-priority layer's that names one.
     Merged {
-        doc: Document,
+        doc: Box<Document>,
         model: Option<String>,
     },
     /// `layers[at]` could not be read or parsed; the layers after it were not used.
@@ -69,7 +69,7 @@ impl Device {
         }
         match docs.last() {
             Some(lowest) => Effective::Merged {
-                doc: merge(lowest.format, &docs),
+                doc: Box::new(merge(lowest.format, &docs)),
                 model,
             },
             None => Effective::NothingRead,
