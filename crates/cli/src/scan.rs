@@ -1,4 +1,5 @@
-//! Reading configuration files from disk and auditing them, in parallel.
+//! Reading configuration files from disk and auditing them, in parallel. The one loader
+//! (`read_input`, `understand`) serves `audit` and `harden`: each file is read and parsed once.
 
 use hookswitch_atomicfile::ReadError;
 use hookswitch_audit::{evaluate, FileReport};
@@ -83,6 +84,15 @@ pub enum NotRead {
     Skipped(String),
     /// An IO error: the audit is incomplete.
     Unreadable(std::io::Error),
+}
+
+impl std::fmt::Display for NotRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotRead::Skipped(why) => f.write_str(why),
+            NotRead::Unreadable(e) => e.fmt(f),
+        }
+    }
 }
 
 /// The loader's one read: regular files only (never a FIFO or device, a symlinked

@@ -2,7 +2,7 @@
 
 use crate::flags::HardenArgs;
 use crate::output::emit;
-use crate::scan::{read_input, understand, NotRead};
+use crate::scan::{read_input, understand};
 use hookswitch_vendors::{keys, patch, Format, Loaded, Vendor};
 
 pub fn run(args: HardenArgs) -> Result<u8, String> {
@@ -17,10 +17,7 @@ pub fn run(args: HardenArgs) -> Result<u8, String> {
     // The audit's loader: one read, one detection (unless --file-format), one parse.
     let loaded = match &input {
         Some(p) => {
-            let bytes = read_input(p).map_err(|e| match e {
-                NotRead::Skipped(why) => format!("{}: {why}", p.display()),
-                NotRead::Unreadable(e) => format!("{}: {e}", p.display()),
-            })?;
+            let bytes = read_input(p).map_err(|e| format!("{}: {e}", p.display()))?;
             match understand(p, &bytes, file_format) {
                 Loaded::Unrecognised { why, .. } => return Err(format!("{}: {why}", p.display())),
                 Loaded::Config { detected, doc } => Some((detected.format, Ok(doc), bytes)),
