@@ -20,6 +20,18 @@ pub struct FileIdentity {
     pub family: Option<String>,
 }
 
+impl FileIdentity {
+    /// A file of `format`; the model as the file names it, if it does.
+    pub fn new(format: Format, model: Option<String>) -> Self {
+        FileIdentity {
+            vendor: Some(format.vendor()),
+            format: Some(format),
+            model,
+            family: None,
+        }
+    }
+}
+
 impl Identity for FileIdentity {
     fn describe(&self, skipped: bool) -> String {
         let what = match (self.vendor, self.format) {
