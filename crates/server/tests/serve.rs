@@ -10,7 +10,8 @@ mod support;
 use hookswitch_server::{start, Config, Running};
 use hookswitch_store::{CertFingerprint, NewDevice, Store};
 use hookswitch_trust::testkit;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use pki::{device_cert, DeviceCa};
+use rcgen::KeyPair;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -18,63 +19,6 @@ use std::time::{Duration, Instant};
 const OWN: &str = "001565aabbcc";
 const OTHER: &str = "001565ddeeff";
 const PASSWORD: &str = "a long device password";
-
-/// A CA that issues device certificates (subject CN = device ID).
-struct DeviceCa {
-    issuer: Issuer<'static, KeyPair>,
-    pem: PathBuf,
-}
-
-impl DeviceCa {
-    fn new(dir: &Path, name: &str) -> DeviceCa {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("{name} device CA"));
-        let cert = params.self_signed(&key).unwrap();
-        let pem = dir.join(format!("{name}-ca.pem"));
-        std::fs::write(&pem, cert.pem()).unwrap();
-        DeviceCa {
-            issuer: Issuer::new(params, key),
-            pem,
-        }
-    }
-}
-
-/// A client certificate and key as PEM files (and the certificate's DER), issued by `ca`
-/// or self-signed, optionally long expired.
-fn device_cert(
-    dir: &Path,
-    ca: Option<&DeviceCa>,
-    cn: &str,
-    expired: bool,
-) -> (PathBuf, PathBuf, Vec<u8>) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, cn);
-    if expired {
-        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2020, 1, 1);
-    }
-    let cert = match ca {
-        Some(ca) => params.signed_by(&key, &ca.issuer).unwrap(),
-        None => params.self_signed(&key).unwrap(),
-    };
-    let tag = format!(
-        "{cn}-{}-{}",
-        if ca.is_some() { "issued" } else { "self" },
-        expired
-    );
-    let (c, k) = (
-        dir.join(format!("{tag}-cert.pem")),
-        dir.join(format!("{tag}-key.pem")),
-    );
-    std::fs::write(&c, cert.pem()).unwrap();
-    std::fs::write(&k, key.serialize_pem()).unwrap();
-    (c, k, cert.der().to_vec())
-}
 
 struct Fixture {
     dir: tempfile::TempDir,
