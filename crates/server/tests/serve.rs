@@ -623,3 +623,52 @@ fn tls_1_3_and_1_2_with_http_2_and_1_1_and_nothing_older() {
     let (ok, _) = probe(&legacy);
     assert!(!ok, "TLS 1.1 accepted");
 }
+
+#[test]
+fn a_new_version_reuses_files_already_verified_and_checks_every_new_one() {
+    use hookswitch_server::index::Index;
+    let mut f = Fixture::new();
+    let root = f.kit.trusted_root();
+    let now = hookswitch_clock::unix_now().unwrap();
+    let first = Index::load(&f.repo, &root, now, None).unwrap();
+    let app = f
+        .kit
+        .files
+        .keys()
+        .find(|k| k.starts_with("apps/"))
+        .unwrap()
+        .clone();
+    // The unchanged app's file is damaged on disk after it was verified: the verified
+    // bytes are served on, and the next version does not read it again.
+    f.kit.put_config(OWN, 2);
+    f.kit.publish();
+    f.publish();
+    std::fs::write(f.repo.join("targets").join(&app), b"damaged").unwrap();
+    let second = Index::load(&f.repo, &root, now, Some(&first)).unwrap();
+    assert_eq!(second.version().timestamp, 2);
+    assert_eq!(
+        &second.get(&format!("targets/{app}")).unwrap().bytes[..],
+        b"approved directory app"
+    );
+    // Without the verified copy, the damaged file fails the version.
+    let err = Index::load(&f.repo, &root, now, None)
+        .err()
+        .expect("refused");
+    assert!(err.contains(&app), "{err}");
+    // A new file is always verified: a changed config whose bytes on disk are wrong fails.
+    f.kit.put_config(OWN, 3);
+    f.kit.publish();
+    let newest = f
+        .kit
+        .files
+        .iter()
+        .find(|(_, b)| **b == testkit::Repo::config_bytes(OWN, 3))
+        .map(|(k, _)| k.clone())
+        .unwrap();
+    f.publish();
+    std::fs::write(f.repo.join("targets").join(&newest), b"tampered").unwrap();
+    let err = Index::load(&f.repo, &root, now, Some(&second))
+        .err()
+        .expect("refused");
+    assert!(err.contains(&newest), "{err}");
+}
