@@ -651,9 +651,9 @@ fn a_new_version_reuses_files_already_verified_and_checks_every_new_one() {
         b"approved directory app"
     );
     // Without the verified copy, the damaged file fails the version.
-    let err = Index::load(&f.repo, &root, now, None)
-        .err()
-        .expect("refused");
+    let Err(err) = Index::load(&f.repo, &root, now, None) else {
+        panic!("a version with a damaged file loaded");
+    };
     assert!(err.contains(&app), "{err}");
     // A new file is always verified: a changed config whose bytes on disk are wrong fails.
     f.kit.put_config(OWN, 3);
@@ -667,8 +667,8 @@ fn a_new_version_reuses_files_already_verified_and_checks_every_new_one() {
         .unwrap();
     f.publish();
     std::fs::write(f.repo.join("targets").join(&newest), b"tampered").unwrap();
-    let err = Index::load(&f.repo, &root, now, Some(&second))
-        .err()
-        .expect("refused");
+    let Err(err) = Index::load(&f.repo, &root, now, Some(&second)) else {
+        panic!("a version with a damaged file loaded");
+    };
     assert!(err.contains(&newest), "{err}");
 }
