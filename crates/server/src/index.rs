@@ -71,6 +71,9 @@ pub struct Index {
     previous: HashMap<String, Entry>,
     version: Version,
     timestamp: Bytes,
+    /// The signed length and hashes each of `current`'s targets was verified against: a
+    /// later version listing the same file with the same hashes reuses the bytes.
+    verified: HashMap<String, (u64, BTreeMap<String, String>)>,
 }
 
 const TIMESTAMP: &str = "metadata/timestamp.json";
@@ -190,6 +193,7 @@ impl Index {
         let targets_dir = repo.join("targets");
         let mut all_loaded = |_: &Request| Err("every role is already loaded".to_string());
         let mut vendor_names: HashMap<String, Entry> = HashMap::new();
+        let mut verified = HashMap::new();
         for path in paths {
             let Some(info) =
                 driver::find_target(&mut client, &path, &mut all_loaded, &mut driver::discard)
@@ -202,13 +206,25 @@ impl Index {
                 tracing::warn!(target_path = %path, "not served: the path leaves targets/");
                 continue;
             };
-            let file = targets_dir.join(name);
-            let bytes = read_file(&file, info.length)?
-                .ok_or_else(|| format!("{}: missing", file.display()))?;
-            client
-                .verify_target(&path, &info, &bytes)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            let bytes = Bytes::from(bytes);
+            let key = format!("targets/{name}");
+            let signed = (info.length, info.hashes.clone());
+            let reused = previous
+                .filter(|p| p.verified.get(&key) == Some(&signed))
+                .and_then(|p| p.current.get(&key))
+                .map(|e| e.bytes.clone());
+            let bytes = match reused {
+                Some(b) => b,
+                None => {
+                    let file = targets_dir.join(name);
+                    let bytes = read_file(&file, info.length)?
+                        .ok_or_else(|| format!("{}: missing", file.display()))?;
+                    client
+                        .verify_target(&path, &info, &bytes)
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
+                    Bytes::from(bytes)
+                }
+            };
+            verified.insert(key.clone(), signed);
             let custom = info.custom.as_ref();
             let device = custom
                 .and_then(|c| c.get("device_id"))
@@ -248,7 +264,7 @@ impl Index {
                 }
             }
             served.borrow_mut().insert(
-                format!("targets/{name}"),
+                key,
                 Entry {
                     bytes,
                     kind,
@@ -285,6 +301,7 @@ impl Index {
                 expires,
             },
             timestamp,
+            verified,
         })
     }
 }

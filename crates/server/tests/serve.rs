@@ -10,7 +10,8 @@ mod support;
 use hookswitch_server::{start, Config, Running};
 use hookswitch_store::{CertFingerprint, NewDevice, Store};
 use hookswitch_trust::testkit;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use pki::{device_cert, DeviceCa};
+use rcgen::KeyPair;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -18,63 +19,6 @@ use std::time::{Duration, Instant};
 const OWN: &str = "001565aabbcc";
 const OTHER: &str = "001565ddeeff";
 const PASSWORD: &str = "a long device password";
-
-/// A CA that issues device certificates (subject CN = device ID).
-struct DeviceCa {
-    issuer: Issuer<'static, KeyPair>,
-    pem: PathBuf,
-}
-
-impl DeviceCa {
-    fn new(dir: &Path, name: &str) -> DeviceCa {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("{name} device CA"));
-        let cert = params.self_signed(&key).unwrap();
-        let pem = dir.join(format!("{name}-ca.pem"));
-        std::fs::write(&pem, cert.pem()).unwrap();
-        DeviceCa {
-            issuer: Issuer::new(params, key),
-            pem,
-        }
-    }
-}
-
-/// A client certificate and key as PEM files (and the certificate's DER), issued by `ca`
-/// or self-signed, optionally long expired.
-fn device_cert(
-    dir: &Path,
-    ca: Option<&DeviceCa>,
-    cn: &str,
-    expired: bool,
-) -> (PathBuf, PathBuf, Vec<u8>) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, cn);
-    if expired {
-        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2020, 1, 1);
-    }
-    let cert = match ca {
-        Some(ca) => params.signed_by(&key, &ca.issuer).unwrap(),
-        None => params.self_signed(&key).unwrap(),
-    };
-    let tag = format!(
-        "{cn}-{}-{}",
-        if ca.is_some() { "issued" } else { "self" },
-        expired
-    );
-    let (c, k) = (
-        dir.join(format!("{tag}-cert.pem")),
-        dir.join(format!("{tag}-key.pem")),
-    );
-    std::fs::write(&c, cert.pem()).unwrap();
-    std::fs::write(&k, key.serialize_pem()).unwrap();
-    (c, k, cert.der().to_vec())
-}
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -604,6 +548,10 @@ fn a_publication_while_clients_fetch_gives_no_mixed_version_and_a_bad_one_is_not
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(client.join().unwrap() > 0);
     });
+    // The previous version's snapshot stays servable for clients in the middle of a refresh.
+    let previous = format!("metadata/{}.snapshot.json", f.kit.snap_version - 1);
+    let (_, code, _) = curl(&served.url(&previous), &f.ca, Auth::None);
+    assert_eq!(code, "200", "{previous}");
     let newest = format!("firmware image {}", publications - 1).into_bytes();
     let out = agent_download(&f, &served, &meta, "firmware/T54W.rom");
     assert!(
@@ -638,4 +586,89 @@ fn a_publication_while_clients_fetch_gives_no_mixed_version_and_a_bad_one_is_not
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn tls_1_3_and_1_2_with_http_2_and_1_1_and_nothing_older() {
+    let f = Fixture::new();
+    let served = Served::start(f.config()).unwrap();
+    let url = served.url("metadata/timestamp.json");
+    let probe = |args: &[&str]| {
+        let out = Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "--max-time", "20"])
+            .args(["-w", "%{http_version} %{http_code}", "--cacert"])
+            .arg(&f.ca)
+            .args(args)
+            .arg(&url)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(probe(&["--http2"]), (true, "2 200".to_string()));
+    assert_eq!(probe(&["--http1.1"]), (true, "1.1 200".to_string()));
+    assert_eq!(probe(&["--tls-max", "1.2"]).1, "2 200");
+    assert_eq!(probe(&["--tlsv1.3"]).1, "2 200");
+    // SECLEVEL=0 lets OpenSSL's curl really offer TLS 1.0/1.1 (it fetches from an
+    // `openssl s_server -tls1_1` so); ours refuses the handshake.
+    let legacy = [
+        "--tlsv1.0",
+        "--tls-max",
+        "1.1",
+        "--ciphers",
+        "DEFAULT:@SECLEVEL=0",
+    ];
+    let (ok, _) = probe(&legacy);
+    assert!(!ok, "TLS 1.1 accepted");
+}
+
+#[test]
+fn a_new_version_reuses_files_already_verified_and_checks_every_new_one() {
+    use hookswitch_server::index::Index;
+    let mut f = Fixture::new();
+    let root = f.kit.trusted_root();
+    let now = hookswitch_clock::unix_now().unwrap();
+    let first = Index::load(&f.repo, &root, now, None).unwrap();
+    let app = f
+        .kit
+        .files
+        .keys()
+        .find(|k| k.starts_with("apps/"))
+        .unwrap()
+        .clone();
+    // The unchanged app's file is damaged on disk after it was verified: the verified
+    // bytes are served on, and the next version does not read it again.
+    f.kit.put_config(OWN, 2);
+    f.kit.publish();
+    f.publish();
+    std::fs::write(f.repo.join("targets").join(&app), b"damaged").unwrap();
+    let second = Index::load(&f.repo, &root, now, Some(&first)).unwrap();
+    assert_eq!(second.version().timestamp, 2);
+    assert_eq!(
+        &second.get(&format!("targets/{app}")).unwrap().bytes[..],
+        b"approved directory app"
+    );
+    // Without the verified copy, the damaged file fails the version.
+    let Err(err) = Index::load(&f.repo, &root, now, None) else {
+        panic!("a version with a damaged file loaded");
+    };
+    assert!(err.contains(&app), "{err}");
+    // A new file is always verified: a changed config whose bytes on disk are wrong fails.
+    f.kit.put_config(OWN, 3);
+    f.kit.publish();
+    let newest = f
+        .kit
+        .files
+        .iter()
+        .find(|(_, b)| **b == testkit::Repo::config_bytes(OWN, 3))
+        .map(|(k, _)| k.clone())
+        .unwrap();
+    f.publish();
+    std::fs::write(f.repo.join("targets").join(&newest), b"tampered").unwrap();
+    let Err(err) = Index::load(&f.repo, &root, now, Some(&second)) else {
+        panic!("a version with a damaged file loaded");
+    };
+    assert!(err.contains(&newest), "{err}");
 }
