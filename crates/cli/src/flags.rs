@@ -88,6 +88,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Write what is loaded onto an endpoint out of band: the trusted root and its identity.
     Enroll(EnrollArgs),
+    /// Simulated devices: create and enroll their identities, then boot them all at once.
+    #[command(subcommand, name = "fleet-sim")]
+    FleetSim(FleetSimCmd),
     /// Print the controls catalogue.
     Controls(ControlsArgs),
     /// Audit vendor configuration files (files or directories, recursively).
@@ -147,6 +150,61 @@ pub struct ServeArgs {
     /// How often the repository is checked for a new version, in milliseconds.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
     pub poll_ms: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetSimCmd {
+    /// A test CA, one key and client certificate (CN = device ID) and enrollment per device
+    /// under --out, each device enrolled in the store by its certificate's fingerprint.
+    Setup {
+        /// A new (or empty) directory for the identities; a used one is refused.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=hookswitch_fleetsim::MAX_DEVICES))]
+        devices: u64,
+        /// The repository whose latest root the enrollments carry.
+        #[arg(long)]
+        repo: PathBuf,
+        /// The device store: sqlite://PATH or postgres://… (default as for `serve`).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+    /// Boot the devices against a server: each refreshes, fetches its config (and a firmware)
+    /// over its own fresh TLS connection and verifies everything. Exit 1 if any failed.
+    Run {
+        /// https://HOST:PORT[/PREFIX] (metadata under PREFIX/metadata, targets under PREFIX/targets).
+        #[arg(long)]
+        server: String,
+        /// The CA the server's certificate chains to (PEM).
+        #[arg(long)]
+        ca: PathBuf,
+        /// What `fleet-sim setup` wrote.
+        #[arg(long)]
+        identities: PathBuf,
+        /// Devices in flight at once.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+        concurrency: u64,
+        /// Only the first N devices (default: all).
+        #[arg(long)]
+        devices: Option<u64>,
+        /// A firmware target (e.g. firmware/T54W.rom) every device also fetches and verifies.
+        #[arg(long, value_name = "TARGET")]
+        firmware: Option<String>,
+        /// The first N devices fetch nothing (reported as skipped).
+        #[arg(long, default_value_t = 0)]
+        fail_devices: u64,
+        #[arg(long, value_enum, default_value = "human")]
+        format: FleetSimFormat,
+        /// Stop the whole run after this many seconds (unfinished devices fail: timeout).
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        duration_limit: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+pub enum FleetSimFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]

@@ -60,7 +60,9 @@ struct Shared {
 /// `https://host:port/prefix` → (host, port, prefix without a trailing slash).
 fn parse_server(url: &str) -> Result<(String, u16, String), String> {
     let bad = |why: &str| format!("--server {url:?}: {why} (expected https://HOST:PORT[/PREFIX])");
-    let rest = url.strip_prefix("https://").ok_or_else(|| bad("not https"))?;
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| bad("not https"))?;
     let (authority, prefix) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
         None => (rest, ""),
@@ -104,8 +106,8 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         .map_err(|e| format!("--server {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("--server {host}: no address"))?;
-    let server_name = ServerName::try_from(host.clone())
-        .map_err(|e| format!("--server {host}: {e}"))?;
+    let server_name =
+        ServerName::try_from(host.clone()).map_err(|e| format!("--server {host}: {e}"))?;
     let mut roots = rustls::RootCertStore::empty();
     let ca_pem = hookswitch_atomicfile::read_regular(&opts.ca, MAX_IDENTITY_FILE)
         .map_err(|e| format!("{}: {e}", opts.ca.display()))?;
@@ -205,8 +207,7 @@ async fn boot(shared: &Shared, id: &str) -> Result<Outcome, Failure> {
     let mut wanted = vec![(path.clone(), true)];
     wanted.extend(shared.firmware.iter().map(|f| (f.clone(), false)));
     for (path, is_config) in wanted {
-        let info = match driver::find_target_async(&mut client, &path, &mut http, &mut save).await
-        {
+        let info = match driver::find_target_async(&mut client, &path, &mut http, &mut save).await {
             Ok(Some(info)) => info,
             Ok(None) => return Err((Reason::NotFound, format!("{path}: not in the repository"))),
             Err(e) => return Err(verify(&mut http, e)),
@@ -220,7 +221,8 @@ async fn boot(shared: &Shared, id: &str) -> Result<Outcome, Failure> {
         let name = format!("{}/targets/{}", shared.prefix, req.name);
         let bytes = http
             .get(&name, req.max_len)
-            .await?
+            .await
+            .map_err(|(reason, message)| (reason, format!("{path}: {message}")))?
             .ok_or_else(|| (Reason::NotFound, format!("{name}: 404")))?;
         client
             .verify_target(&path, &info, &bytes)
@@ -322,10 +324,7 @@ impl Http<'_> {
     /// GET `path`: `Ok(None)` on 404; at most `max_len + 1` bytes are read.
     async fn get(&mut self, path: &str, max_len: u64) -> Result<Option<Vec<u8>>, Failure> {
         let http = |e: String| (Reason::Http, format!("GET {path}: {e}"));
-        self.sender
-            .ready()
-            .await
-            .map_err(|e| http(e.to_string()))?;
+        self.sender.ready().await.map_err(|e| http(e.to_string()))?;
         let req = hyper::Request::get(path)
             .header(hyper::header::HOST, self.authority)
             .body(Empty::new())
@@ -350,7 +349,12 @@ impl Http<'_> {
         let body = Limited::new(resp.into_body(), limit)
             .collect()
             .await
-            .map_err(|e| (Reason::Verify, format!("GET {path}: {e} (limit {max_len} bytes)")))?
+            .map_err(|e| {
+                (
+                    Reason::Verify,
+                    format!("GET {path}: {e} (limit {max_len} bytes)"),
+                )
+            })?
             .to_bytes();
         self.bytes += body.len() as u64;
         Ok(Some(body.to_vec()))

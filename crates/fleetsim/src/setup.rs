@@ -51,8 +51,7 @@ pub async fn setup(
         return Err(format!("--devices {}: 1 to {MAX_DEVICES}", opts.devices));
     }
     refuse_used_dir(opts.out)?;
-    let (root, root_bytes) =
-        hookswitch_repository::Repository::open(opts.repo).latest_root()?;
+    let (root, root_bytes) = hookswitch_repository::Repository::open(opts.repo).latest_root()?;
     // An enrollment nobody could start from is refused here, not at every device.
     hookswitch_trust::Client::new(&root_bytes, hookswitch_clock::unix_now()?)
         .map_err(|e| format!("{}: latest root: {e}", opts.repo.display()))?;
@@ -102,7 +101,13 @@ pub async fn setup(
         store
             .add_devices_with_certificates(&entries)
             .await
-            .map_err(|e| format!("enrolling devices {}..{}: {e}", device_id(start), device_id(end - 1)))?;
+            .map_err(|e| {
+                format!(
+                    "enrolling devices {}..{}: {e}",
+                    device_id(start),
+                    device_id(end - 1)
+                )
+            })?;
         progress(end);
         start = end;
     }
@@ -159,7 +164,9 @@ fn identity(
     let at = |e: String| format!("device {id}: {e}");
     let key = KeyPair::generate().map_err(|e| at(e.to_string()))?;
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(|e| at(e.to_string()))?;
-    params.distinguished_name.push(DnType::CommonName, id.clone());
+    params
+        .distinguished_name
+        .push(DnType::CommonName, id.clone());
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.use_authority_key_identifier_extension = true;

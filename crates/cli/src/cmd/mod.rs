@@ -4,6 +4,7 @@
 mod audit;
 mod controls;
 mod enroll;
+mod fleet_sim;
 mod harden;
 mod keys;
 mod probe;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<u8, String> {
         Command::Signer(args) => signer::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Enroll(args) => enroll::run(args),
+        Command::FleetSim(cmd) => fleet_sim::run(cmd),
         Command::Controls(args) => controls::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Harden(args) => harden::run(args),
