@@ -3,6 +3,10 @@
 //! alive for its session (HTTP/1.1), refreshes through the verifier (timestamp, snapshot,
 //! targets, its config bin), fetches its config and optionally a firmware, and verifies
 //! everything in memory. The whole run is bounded by a time limit.
+//!
+//! The devices' verification runs in the run's own task (the driver's store callback is not
+//! `Send`); each connection's IO runs on the runtime. The benchmark pins the generator to
+//! one CPU anyway.
 
 use crate::report::{Outcome, Reason, Report};
 use crate::{config_target, device_id, Manifest};
