@@ -7,6 +7,7 @@
 //! [`Request`] (offline roles) or from an [`OnlineSigner`] (snapshot, timestamp, and the
 //! config bins where the deployment chooses so).
 
+#[cfg(feature = "testkit")]
 pub mod testkit;
 
 use hookswitch_trust::ceremony::{self, check, check_root, delegated_authority, Document, Request};
