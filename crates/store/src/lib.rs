@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, QueryBuilder, SqlitePool};
+use sqlx::{Connection, PgPool, QueryBuilder, SqlitePool};
 
 pub use device::{CertFingerprint, Device, DeviceId, Mac, NewDevice, MAX_LABEL_LEN};
 pub use fetchlog::{
@@ -94,21 +94,24 @@ pub enum Backend {
 /// else `sqlite://$XDG_DATA_HOME/hookswitch/hookswitch.db` (`$HOME/.local/share/...` when
 /// `XDG_DATA_HOME` is unset or relative, as the XDG spec says).
 pub fn database_url(flag: Option<String>) -> Result<String, StoreError> {
+    database_url_from(flag, |name| std::env::var_os(name))
+}
+
+fn database_url_from(
+    flag: Option<String>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<String, StoreError> {
     if let Some(url) = flag.filter(|u| !u.is_empty()) {
         return Ok(url);
     }
-    if let Some(url) = std::env::var(DATABASE_ENV).ok().filter(|u| !u.is_empty()) {
-        return Ok(url);
+    if let Some(url) = env(DATABASE_ENV).and_then(|u| u.into_string().ok()) {
+        if !url.is_empty() {
+            return Ok(url);
+        }
     }
-    let data_home = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .map(|home| home.join(".local/share"))
-        })
+    let absolute = |name: &str| env(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    let data_home = absolute("XDG_DATA_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".local/share")))
         .ok_or(StoreError::NoDefaultLocation)?;
     let path = data_home.join("hookswitch").join(DEFAULT_DATABASE_FILE);
     Ok(format!("sqlite://{}", path.display()))
@@ -234,6 +237,13 @@ impl Store {
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).map_err(|e| open_error(e.to_string()))?;
+            // One plain connection first: the pool would retry a refused one until its timeout.
+            sqlx::PgConnection::connect_with(&options)
+                .await
+                .map_err(|e| open_error(describe_open_error(&e)))?
+                .close()
+                .await
+                .map_err(|e| open_error(e.to_string()))?;
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(CONNECT_TIMEOUT)
@@ -316,7 +326,7 @@ impl Store {
         &self.inner.url
     }
 
-    /// Close every connection (a SQLite store checkpoints its WAL).
+    /// Close every connection of this handle's pool.
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
@@ -495,6 +505,11 @@ impl Store {
             Err(_) => password::Stored::Nothing,
         };
         self.inner.verifier.verify(id, stored, candidate).await
+    }
+
+    /// Argon2id verifications run so far (real and dummy), for metrics.
+    pub fn password_checks(&self) -> u64 {
+        self.inner.verifier.runs()
     }
 
     /// Enroll a client certificate (by its SHA-256) for a device. A fingerprint belongs to
@@ -688,6 +703,35 @@ fn fetch_from_row(row: FetchRow) -> Result<FetchRecord, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_flag_wins_then_the_environment_then_the_xdg_data_home() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        let all = env(&[
+            ("HOOKSWITCH_DATABASE", "postgres://a@127.0.0.1/x"),
+            ("XDG_DATA_HOME", "/data"),
+            ("HOME", "/home/u"),
+        ]);
+        let url = |flag: Option<&str>, e| database_url_from(flag.map(String::from), e).unwrap();
+        assert_eq!(url(Some("sqlite://f.db"), all), "sqlite://f.db");
+        assert_eq!(url(None, all), "postgres://a@127.0.0.1/x");
+        let xdg = env(&[("XDG_DATA_HOME", "/data"), ("HOME", "/home/u")]);
+        assert_eq!(url(None, xdg), "sqlite:///data/hookswitch/hookswitch.db");
+        // A relative XDG_DATA_HOME is ignored, as the XDG spec says.
+        let home = env(&[("XDG_DATA_HOME", "rel"), ("HOME", "/home/u")]);
+        assert_eq!(
+            url(None, home),
+            "sqlite:///home/u/.local/share/hookswitch/hookswitch.db"
+        );
+        let e = database_url_from(None, env(&[])).unwrap_err();
+        assert!(e.to_string().contains("HOOKSWITCH_DATABASE"), "{e}");
+    }
 
     #[test]
     fn passwords_never_appear_in_shown_urls() {
