@@ -1,10 +1,10 @@
-//! Command-line front end: argument parsing, file IO and output. The work is done by the
-//! pure crates (`hookswitch-controls`, `-vendors`, `-audit`).
+//! Command-line front end: flags (`flags`), one module per command (`cmd`), file IO and
+//! output. The work is done by the library crates.
 
-mod commands;
+mod cmd;
+pub mod flags;
 pub mod output;
-mod probe_cmd;
 pub mod scan;
-mod trust_cmds;
 
-pub use commands::{run, Cli};
+pub use cmd::run;
+pub use flags::Cli;

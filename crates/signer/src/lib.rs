@@ -211,13 +211,6 @@ fn decide(
     Ok(sigs)
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Is the bearer token right? Compared in constant time.
 fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
     let presented = headers
@@ -259,7 +252,9 @@ async fn sign(
         .map_err(|_| too_large())?;
     let req: SignRequest = serde_json::from_slice(&bytes)
         .map_err(|e| (StatusCode::BAD_REQUEST, format!("request: {e}")))?;
-    decide(&state, &req, unix_now()).map(|signatures| Json(SignResponse { signatures }))
+    let now = hookswitch_clock::unix_now()
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    decide(&state, &req, now).map(|signatures| Json(SignResponse { signatures }))
 }
 
 /// The state file holds a few role names and numbers.

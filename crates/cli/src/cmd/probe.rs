@@ -1,75 +1,13 @@
-//! `hookswitch probe`.
+//! `hookswitch probe`: endpoints' management planes, over the network.
 
-use crate::commands::SeverityArg;
+use crate::flags::{ProbeArgs as Args, ProbeFormat};
 use crate::output::emit_with;
-use clap::ValueEnum;
 use hookswitch_audit::{fails_at, report};
 use hookswitch_controls::Profile;
 use hookswitch_probe::scope::{resolve, Cidr};
 use hookswitch_probe::{report as probe_report, ProbeOptions};
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
-pub enum ProbeFormat {
-    Human,
-    Json,
-    Sarif,
-    Cklb,
-    NmapXml,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Hosts, CIDR ranges, or @FILE with one per line.
-    #[arg(required = true)]
-    pub targets: Vec<String>,
-    /// Networks that may be contacted; anything outside is refused. Required.
-    #[arg(long = "allow", required = true)]
-    pub allow: Vec<String>,
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: ProbeFormat,
-    #[arg(long, value_enum, default_value = "high")]
-    pub fail_on: SeverityArg,
-    /// Attempts in flight at once, for the whole sweep.
-    #[arg(long, default_value_t = 256)]
-    pub concurrency: usize,
-    /// Network attempts per second, for the whole sweep.
-    #[arg(long, default_value_t = 1000)]
-    pub rate: u32,
-    #[arg(long, default_value_t = 1500)]
-    pub timeout_ms: u64,
-    #[arg(long, default_value_t = 1)]
-    pub udp_retries: u32,
-    #[arg(long = "telnet-port")]
-    pub telnet_ports: Vec<u16>,
-    #[arg(long = "http-port")]
-    pub http_ports: Vec<u16>,
-    #[arg(long = "https-port")]
-    pub https_ports: Vec<u16>,
-    /// Send no credential guesses at all (no SNMP communities).
-    #[arg(long)]
-    pub lockout_safe: bool,
-    /// SNMP communities to try (at most 4; default public, private).
-    #[arg(long = "community")]
-    pub communities: Vec<String>,
-    /// Extra provisioning file names to try over TFTP (e.g. SEP<MAC>.cnf.xml).
-    #[arg(long = "tftp-file")]
-    pub tftp_files: Vec<String>,
-    #[arg(long, default_value = "hookswitch-probe")]
-    pub sip_user_agent: String,
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-}
-
-fn now() -> (i64, String) {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    (secs, hookswitch_trust::time::format(secs))
-}
 
 pub fn run(a: Args) -> Result<u8, String> {
     let allow: Vec<Cidr> = a
@@ -111,7 +49,8 @@ pub fn run(a: Args) -> Result<u8, String> {
         o.communities.clear();
     }
     o.tftp_files.extend(a.tftp_files.iter().cloned());
-    let (started, stamp) = now();
+    let started = hookswitch_clock::unix_now()?;
+    let stamp = hookswitch_trust::time::format(started);
     let bar = (std::io::stderr().is_terminal() && hosts.len() > 1)
         .then(|| indicatif::ProgressBar::new(hosts.len() as u64));
     let tick = bar.clone();

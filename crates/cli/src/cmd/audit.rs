@@ -1,0 +1,63 @@
+//! `hookswitch audit`: vendor configuration files against the controls.
+
+use crate::flags::{AuditArgs, AuditFormat};
+use crate::output::emit_with;
+use crate::scan::{audit_files, collect, Audit, Options};
+use hookswitch_audit::{fails_at, report};
+use hookswitch_controls::Profile;
+use std::io::IsTerminal;
+
+pub fn run(args: AuditArgs) -> Result<u8, String> {
+    let AuditArgs {
+        paths,
+        format,
+        fail_on,
+        profile,
+        layered,
+        model,
+        output,
+    } = args;
+    let profile: Profile = profile.into();
+    let files = collect(&paths)?;
+    let opts = Options {
+        profile,
+        model,
+        layered,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let Audit {
+        reports,
+        unreadable,
+    } = audit_files(&files, &opts);
+    let write = |out: &mut dyn std::io::Write| match format {
+        AuditFormat::Human => report::human(&reports, profile, out),
+        AuditFormat::Json => report::json(&reports, profile, out),
+        AuditFormat::Sarif => report::sarif(&reports, profile, out),
+        AuditFormat::Cklb => {
+            let target: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            report::cklb(&reports, profile, &target.join(" "), out)
+        }
+    };
+    emit_with(output.as_deref(), write)?;
+    if unreadable > 0 {
+        // The report is incomplete: not a clean (or merely failing) audit.
+        return Err(format!(
+            "{unreadable} input file(s) could not be read (see the report)"
+        ));
+    }
+    // A CI gate must not pass when it looked at nothing.
+    if !reports
+        .iter()
+        .any(|r| r.vendor.is_some() && r.error.is_none() && r.skipped.is_none())
+    {
+        return Err(format!(
+            "nothing could be audited: none of the {} file(s) is a vendor configuration hookswitch reads (see the report)",
+            reports.len()
+        ));
+    }
+    Ok(if fails_at(&reports, fail_on.into()) {
+        1
+    } else {
+        0
+    })
+}
