@@ -12,7 +12,7 @@ mod password;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -79,6 +79,8 @@ pub enum StoreError {
     Busy,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Clock(#[from] hookswitch_clock::ClockError),
     #[error("{0}")]
     Internal(String),
 }
@@ -340,7 +342,7 @@ impl Store {
         .bind(&device.vendor)
         .bind(&device.model)
         .bind(device.mac.as_ref().map(Mac::as_str))
-        .bind(now_ms())
+        .bind(now_ms()?)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()));
@@ -473,7 +475,7 @@ impl Store {
         let result = on_pool!(self, pool => sqlx::query(upsert)
             .bind(id.as_str())
             .bind(&phc)
-            .bind(now_ms())
+            .bind(now_ms()?)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()));
@@ -525,7 +527,7 @@ impl Store {
         )
         .bind(fingerprint.to_hex())
         .bind(id.as_str())
-        .bind(now_ms())
+        .bind(now_ms()?)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()));
@@ -608,8 +610,8 @@ impl Store {
     }
 }
 
-fn now_ms() -> i64 {
-    fetchlog::unix_ms(SystemTime::now())
+fn now_ms() -> Result<i64, StoreError> {
+    Ok(hookswitch_clock::unix_now_ms()?)
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {

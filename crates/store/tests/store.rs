@@ -425,12 +425,15 @@ async fn the_fetch_log_writes_in_batches_and_on_time(db: TestDb) {
 
     // 25 more: two full batches, and five the shutdown writes.
     for n in 0..25 {
-        log.record(FetchRecord::now(
-            None,
-            &format!("/metadata/{n}.root.json"),
-            None,
-            FetchResult::NotFound,
-        ));
+        log.record(
+            FetchRecord::now(
+                None,
+                &format!("/metadata/{n}.root.json"),
+                None,
+                FetchResult::NotFound,
+            )
+            .unwrap(),
+        );
     }
     let stats = writer.shutdown().await;
     assert_eq!(
@@ -448,7 +451,7 @@ async fn the_fetch_log_writes_in_batches_and_on_time(db: TestDb) {
         ("/001565aabbcc.cfg", Some(7), FetchResult::Served)
     );
     // After shutdown a record is counted as dropped, not lost silently.
-    log.record(FetchRecord::now(None, "/late", None, FetchResult::Served));
+    log.record(FetchRecord::now(None, "/late", None, FetchResult::Served).unwrap());
     assert_eq!(log.stats().dropped, 1);
 }
 
@@ -479,18 +482,24 @@ async fn two_handles_share_devices_and_one_fetch_log(db: TestDb) {
     let (log_b, writer_b) = b.fetch_log(config);
     for n in 0..20 {
         let id = |s| Some(DeviceId::parse(s).unwrap());
-        log_a.record(FetchRecord::now(
-            id("via-a"),
-            &format!("/a/{n}"),
-            Some(1),
-            FetchResult::Served,
-        ));
-        log_b.record(FetchRecord::now(
-            id("via-b"),
-            &format!("/b/{n}"),
-            Some(1),
-            FetchResult::Served,
-        ));
+        log_a.record(
+            FetchRecord::now(
+                id("via-a"),
+                &format!("/a/{n}"),
+                Some(1),
+                FetchResult::Served,
+            )
+            .unwrap(),
+        );
+        log_b.record(
+            FetchRecord::now(
+                id("via-b"),
+                &format!("/b/{n}"),
+                Some(1),
+                FetchResult::Served,
+            )
+            .unwrap(),
+        );
     }
     assert_eq!(writer_a.shutdown().await.written, 20);
     assert_eq!(writer_b.shutdown().await.written, 20);
@@ -516,12 +525,7 @@ async fn a_full_channel_drops_and_counts() {
         interval: Duration::from_secs(3600),
     });
     for n in 0..10 {
-        log.record(FetchRecord::now(
-            None,
-            &format!("/{n}"),
-            None,
-            FetchResult::Served,
-        ));
+        log.record(FetchRecord::now(None, &format!("/{n}"), None, FetchResult::Served).unwrap());
     }
     assert_eq!(log.stats().dropped, 6);
     let stats = writer.shutdown().await;
