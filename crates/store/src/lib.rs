@@ -229,7 +229,7 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(BUSY_TIMEOUT);
-            create_parent_dir(options.get_filename()).map_err(&open_error)?;
+            prepare_sqlite_file(options.get_filename()).map_err(&open_error)?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(CONNECT_TIMEOUT)
@@ -633,20 +633,34 @@ fn describe_open_error(e: &sqlx::Error) -> String {
     }
 }
 
-fn create_parent_dir(file: &Path) -> Result<(), String> {
-    let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    if dir.is_dir() {
+/// Create a missing store file as 0600 in a 0700 directory before SQLite does (it would use
+/// the umask, 0644 here): the file holds password hashes. SQLite gives its `-wal` and `-shm`
+/// files the database file's mode.
+fn prepare_sqlite_file(file: &Path) -> Result<(), String> {
+    if file.as_os_str() == ":memory:" || file.exists() {
         return Ok(());
     }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
+    if let Some(dir) = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
+            .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("cannot create {}: {e}", file.display())),
+    }
 }
 
 fn parse_stored_fingerprint(hex: &str) -> Result<CertFingerprint, StoreError> {

@@ -572,7 +572,7 @@ async fn a_corrupt_sqlite_file_is_refused_with_the_reason() {
 }
 
 #[tokio::test]
-async fn sqlite_runs_in_wal_mode_in_a_private_new_directory() {
+async fn sqlite_runs_in_wal_mode_in_a_private_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data/hookswitch/hookswitch.db");
     let url = format!("sqlite://{}", path.display());
@@ -585,11 +585,11 @@ async fn sqlite_runs_in_wal_mode_in_a_private_new_directory() {
         .unwrap();
     assert_eq!(mode, "wal");
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path.parent().unwrap())
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o700);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+    // The file holds password hashes: owner only, whatever the umask (and so its WAL).
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&path.with_extension("db-wal")), 0o600);
 }
 
 #[tokio::test]
