@@ -216,104 +216,117 @@ impl Store {
     /// date. A file that is not SQLite, or a database with other tables and no hookswitch
     /// migration history, is refused with the reason; nothing is written to it.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let mut verifier = Some(password::Verifier::new()?);
+        let mut retries = 0;
+        loop {
+            match Store::open_once(url, &mut verifier).await {
+                Ok(store) => return Ok(store),
+                // SQLite has no migration lock (PostgreSQL takes an advisory one), so the first
+                // opens of a new file race (switching to WAL, creating tables). The loser's
+                // transaction rolled back; opening again finds the winner's schema.
+                Err(Attempt::Contended(_)) if retries < 5 => {
+                    retries += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * retries)).await;
+                }
+                Err(Attempt::Contended(e) | Attempt::Failed(e)) => return Err(e),
+            }
+        }
+    }
+
+    async fn open_once(
+        url: &str,
+        verifier: &mut Option<password::Verifier>,
+    ) -> Result<Store, Attempt> {
         let shown = redact_url(url);
-        let open_error = |reason: String| StoreError::Open {
-            url: shown.clone(),
-            reason,
+        let open_error = |e: sqlx::Error| {
+            let failure = StoreError::Open {
+                url: shown.clone(),
+                reason: describe_open_error(&e),
+            };
+            if is_contention(&e) {
+                Attempt::Contended(failure)
+            } else {
+                Attempt::Failed(failure)
+            }
+        };
+        let bad_url = |reason: String| {
+            Attempt::Failed(StoreError::Open {
+                url: shown.clone(),
+                reason,
+            })
         };
         let pool = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| open_error(e.to_string()))?
+                .map_err(|e| bad_url(e.to_string()))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(BUSY_TIMEOUT);
-            prepare_sqlite_file(options.get_filename()).map_err(&open_error)?;
+            prepare_sqlite_file(options.get_filename()).map_err(bad_url)?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .connect_with(options)
                 .await
-                .map_err(|e| open_error(describe_open_error(&e)))?;
+                .map_err(open_error)?;
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url).map_err(|e| open_error(e.to_string()))?;
+            let options = PgConnectOptions::from_str(url).map_err(|e| bad_url(e.to_string()))?;
             // One plain connection first: the pool would retry a refused one until its timeout.
             sqlx::PgConnection::connect_with(&options)
                 .await
-                .map_err(|e| open_error(describe_open_error(&e)))?
+                .map_err(open_error)?
                 .close()
                 .await
-                .map_err(|e| open_error(e.to_string()))?;
+                .map_err(open_error)?;
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .connect_with(options)
                 .await
-                .map_err(|e| open_error(describe_open_error(&e)))?;
+                .map_err(open_error)?;
             Pool::Postgres(pool)
         } else {
-            return Err(StoreError::UnsupportedUrl(shown));
+            return Err(Attempt::Failed(StoreError::UnsupportedUrl(shown)));
         };
-        let store = Store {
+        let tables = table_names(&pool).await.map_err(open_error)?;
+        if !tables.is_empty() && !tables.iter().any(|t| t == "_sqlx_migrations") {
+            return Err(Attempt::Failed(StoreError::Foreign { url: shown, tables }));
+        }
+        let migrated = match &pool {
+            Pool::Sqlite(pool) => MIGRATOR.run(pool).await,
+            Pool::Postgres(pool) => MIGRATOR.run(pool).await,
+        };
+        if let Err(e) = migrated {
+            let failure = StoreError::Migrate {
+                url: shown,
+                reason: e.to_string(),
+            };
+            return Err(match pool {
+                Pool::Sqlite(_) => Attempt::Contended(failure),
+                Pool::Postgres(_) => Attempt::Failed(failure),
+            });
+        }
+        if let Pool::Sqlite(pool) = &pool {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .map_err(open_error)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(bad_url(format!("journal mode is {mode}, not WAL")));
+            }
+        }
+        let verifier = verifier
+            .take()
+            .ok_or_else(|| Attempt::Failed(StoreError::Internal("store opened twice".into())))?;
+        Ok(Store {
             inner: Arc::new(Inner {
                 pool,
                 url: shown,
-                verifier: password::Verifier::new()?,
+                verifier,
             }),
-        };
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    async fn migrate(&self) -> Result<(), StoreError> {
-        let url = self.inner.url.clone();
-        let tables = self.table_names().await.map_err(|e| StoreError::Open {
-            url: url.clone(),
-            reason: describe_open_error(&e),
-        })?;
-        if !tables.is_empty() && !tables.iter().any(|t| t == "_sqlx_migrations") {
-            return Err(StoreError::Foreign { url, tables });
-        }
-        let migrate_error = |e: sqlx::migrate::MigrateError| StoreError::Migrate {
-            url: url.clone(),
-            reason: e.to_string(),
-        };
-        on_pool!(self, pool => MIGRATOR.run(pool).await.map_err(migrate_error))?;
-        if let Pool::Sqlite(pool) = &self.inner.pool {
-            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-                .fetch_one(pool)
-                .await?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(StoreError::Open {
-                    url,
-                    reason: format!("journal mode is {mode}, not WAL"),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    async fn table_names(&self) -> Result<Vec<String>, sqlx::Error> {
-        match &self.inner.pool {
-            Pool::Sqlite(pool) => {
-                sqlx::query_scalar(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' \
-                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                )
-                .fetch_all(pool)
-                .await
-            }
-            Pool::Postgres(pool) => {
-                sqlx::query_scalar(
-                    "SELECT table_name::TEXT FROM information_schema.tables \
-                     WHERE table_schema = current_schema() ORDER BY table_name",
-                )
-                .fetch_all(pool)
-                .await
-            }
-        }
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -607,6 +620,44 @@ impl Store {
             .fetch_one(pool)
             .await)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// One try at opening: a `Contended` failure is worth another try.
+enum Attempt {
+    Contended(StoreError),
+    Failed(StoreError),
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED (primary codes 5 and 6, any extended code).
+fn is_contention(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return false;
+    };
+    d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && d.code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+async fn table_names(pool: &Pool) -> Result<Vec<String>, sqlx::Error> {
+    match pool {
+        Pool::Sqlite(pool) => {
+            sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await
+        }
+        Pool::Postgres(pool) => {
+            sqlx::query_scalar(
+                "SELECT table_name::TEXT FROM information_schema.tables \
+                 WHERE table_schema = current_schema() ORDER BY table_name",
+            )
+            .fetch_all(pool)
+            .await
+        }
     }
 }
 

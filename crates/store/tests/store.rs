@@ -68,12 +68,12 @@ async fn fresh(kind: Kind, test: &str) -> Option<TestDb> {
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {$(
         mod $case {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
                 let db = super::fresh(super::Kind::Sqlite, stringify!($case)).await.unwrap();
                 super::$case(db).await
             }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
                 if let Some(db) = super::fresh(super::Kind::Postgres, stringify!($case)).await {
                     super::$case(db).await
@@ -91,6 +91,7 @@ on_both!(
     passwords_verify_and_every_refusal_costs_one_hash,
     a_tampered_hash_fails_closed,
     opening_twice_migrates_once,
+    concurrent_first_opens_all_succeed,
     a_foreign_database_is_refused_untouched,
     the_fetch_log_writes_in_batches_and_on_time,
     two_handles_share_devices_and_one_fetch_log,
@@ -611,4 +612,26 @@ async fn unsupported_urls_are_named_without_their_password() {
         .unwrap();
     assert!(!e.to_string().contains("hunter2"), "{e}");
     assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
+}
+
+/// `serve` and `device add` started together on a new store: both open it (five rounds, four
+/// opens each, each round on a new database).
+async fn concurrent_first_opens_all_succeed(db: TestDb) {
+    let mut dbs = vec![];
+    for _ in 1..5 {
+        dbs.push(fresh(db.kind, "concurrent").await.unwrap());
+    }
+    dbs.push(db);
+    for (round, url) in dbs.iter().map(|d| &d.url).enumerate() {
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { Store::open(&url).await.map(|_| ()) })
+            })
+            .collect();
+        for open in opens {
+            let result = open.await.unwrap();
+            assert!(result.is_ok(), "round {round}: {}", result.unwrap_err());
+        }
+    }
 }
