@@ -186,6 +186,21 @@ mod tests {
         assert!(verify_phc("plaintext", b"plaintext").is_err());
     }
 
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once_without_hashing() {
+        let verifier = Verifier::new().unwrap();
+        let _everyone_waiting = verifier
+            .waiting
+            .try_acquire_many(MAX_WAITING as u32)
+            .unwrap();
+        let e = verifier
+            .verify("a", Stored::Nothing, b"x")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Busy), "{e}");
+        assert_eq!(verifier.runs(), 0);
+    }
+
     #[test]
     fn new_passwords_have_bounded_length() {
         assert!(check_new_password("short").is_err());

@@ -95,6 +95,7 @@ on_both!(
     a_foreign_database_is_refused_untouched,
     the_fetch_log_writes_in_batches_and_on_time,
     two_handles_share_devices_and_one_fetch_log,
+    a_failed_fetch_log_write_is_counted,
 );
 
 fn phone(id: &str, mac: Option<&str>) -> NewDevice {
@@ -634,4 +635,14 @@ async fn concurrent_first_opens_all_succeed(db: TestDb) {
             assert!(result.is_ok(), "round {round}: {}", result.unwrap_err());
         }
     }
+}
+
+async fn a_failed_fetch_log_write_is_counted(db: TestDb) {
+    let store = Store::open(&db.url).await.unwrap();
+    let (log, writer) = store.fetch_log(FetchLogConfig::default());
+    store.close().await;
+    log.record(FetchRecord::now(None, "/x", None, FetchResult::Served).unwrap());
+    let stats = writer.shutdown().await;
+    assert_eq!((stats.written, stats.failed), (0, 1), "{stats:?}");
+    assert!(stats.last_error.is_some_and(|e| e.contains("closed")));
 }
