@@ -348,36 +348,89 @@ impl Store {
 
     /// Enroll a device. Refuses an existing ID or a MAC another device has.
     pub async fn add_device(&self, device: &NewDevice) -> Result<(), StoreError> {
-        let result = on_pool!(self, pool => sqlx::query(
-            "INSERT INTO devices (id, vendor, model, mac, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(device.id.as_str())
-        .bind(&device.vendor)
-        .bind(&device.model)
-        .bind(device.mac.as_ref().map(Mac::as_str))
-        .bind(now_ms()?)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()));
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
+        self.add_devices(&[(device.clone(), Vec::new())]).await
+    }
+
+    /// Enroll many devices with their client certificates in one transaction: all or none.
+    /// The error names the first device that could not be added and why.
+    pub async fn add_devices(
+        &self,
+        batch: &[(NewDevice, Vec<CertFingerprint>)],
+    ) -> Result<(), StoreError> {
+        check_batch(batch)?;
+        let now = now_ms()?;
+        // (index in the batch, the certificate being added if it was one, the error)
+        let failed: Option<(usize, Option<CertFingerprint>, sqlx::Error)> = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut failed = None;
+            'devices: for (i, (device, certificates)) in batch.iter().enumerate() {
+                let added = sqlx::query(
+                    "INSERT INTO devices (id, vendor, model, mac, created_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(device.id.as_str())
+                .bind(&device.vendor)
+                .bind(&device.model)
+                .bind(device.mac.as_ref().map(Mac::as_str))
+                .bind(now)
+                .execute(&mut *tx)
+                .await;
+                if let Err(e) = added {
+                    failed = Some((i, None, e));
+                    break;
+                }
+                for fingerprint in certificates {
+                    let added = sqlx::query(
+                        "INSERT INTO device_certificates (sha256, device_id, added_at_ms) \
+                         VALUES ($1, $2, $3)",
+                    )
+                    .bind(fingerprint.to_hex())
+                    .bind(device.id.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await;
+                    if let Err(e) = added {
+                        failed = Some((i, Some(*fingerprint), e));
+                        break 'devices;
+                    }
+                }
+            }
+            if failed.is_none() {
+                tx.commit().await?;
+            }
+            failed // a transaction dropped uncommitted rolls back
+        });
+        let Some((i, certificate, e)) = failed else {
+            return Ok(());
+        };
+        if !is_unique_violation(&e) {
+            return Err(e.into());
+        }
+        let device = &batch[i].0;
+        match certificate {
+            None => {
                 if self.device(device.id.as_str()).await?.is_some() {
                     return Err(StoreError::DeviceExists(device.id.clone()));
                 }
-                match &device.mac {
-                    Some(mac) => match self.device_by_mac(mac).await? {
-                        Some(owner) => Err(StoreError::MacTaken {
+                if let Some(mac) = &device.mac {
+                    if let Some(owner) = self.device_by_mac(mac).await? {
+                        return Err(StoreError::MacTaken {
                             mac: mac.clone(),
                             device: owner.id.to_string(),
-                        }),
-                        None => Err(e.into()),
-                    },
-                    None => Err(e.into()),
+                        });
+                    }
                 }
             }
-            Err(e) => Err(e.into()),
+            Some(fingerprint) => {
+                if let Some(owner) = self.device_by_fingerprint(&fingerprint).await? {
+                    return Err(StoreError::FingerprintTaken {
+                        fingerprint,
+                        device: owner.id.to_string(),
+                    });
+                }
+            }
         }
+        Err(e.into())
     }
 
     /// Remove a device with its password and certificates (its fetch history stays).
@@ -621,6 +674,34 @@ impl Store {
             .await)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
+
+/// A batch may not repeat an ID, a MAC or a certificate (the database would refuse it too,
+/// but could not say which item).
+fn check_batch(batch: &[(NewDevice, Vec<CertFingerprint>)]) -> Result<(), StoreError> {
+    let mut ids = std::collections::HashSet::new();
+    let mut macs = std::collections::HashSet::new();
+    let mut fingerprints = std::collections::HashSet::new();
+    for (device, certificates) in batch {
+        let twice = |what: String| StoreError::InvalidField {
+            field: "batch",
+            reason: format!("{what} is listed twice"),
+        };
+        if !ids.insert(&device.id) {
+            return Err(twice(format!("device {}", device.id)));
+        }
+        if let Some(mac) = &device.mac {
+            if !macs.insert(mac) {
+                return Err(twice(format!("MAC {mac}")));
+            }
+        }
+        for fingerprint in certificates {
+            if !fingerprints.insert(fingerprint) {
+                return Err(twice(format!("certificate {fingerprint}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One try at opening: a `Contended` failure is worth another try.

@@ -96,6 +96,7 @@ on_both!(
     the_fetch_log_writes_in_batches_and_on_time,
     two_handles_share_devices_and_one_fetch_log,
     a_failed_fetch_log_write_is_counted,
+    a_batch_enrolls_all_or_nothing,
 );
 
 fn phone(id: &str, mac: Option<&str>) -> NewDevice {
@@ -645,4 +646,52 @@ async fn a_failed_fetch_log_write_is_counted(db: TestDb) {
     let stats = writer.shutdown().await;
     assert_eq!((stats.written, stats.failed), (0, 1), "{stats:?}");
     assert!(stats.last_error.is_some_and(|e| e.contains("closed")));
+}
+
+async fn a_batch_enrolls_all_or_nothing(db: TestDb) {
+    let store = Store::open(&db.url).await.unwrap();
+    let batch: Vec<_> = (0..3u8)
+        .map(|n| {
+            (
+                phone(&format!("p{n}"), None),
+                vec![fingerprint(10 + n), fingerprint(20 + n)],
+            )
+        })
+        .collect();
+    store.add_devices(&batch).await.unwrap();
+    let found = store.device_by_fingerprint(&fingerprint(22)).await.unwrap();
+    assert_eq!(found.unwrap().id.as_str(), "p2");
+
+    // The third device brings a certificate p0 has: nothing of this batch is added.
+    let clash = vec![
+        (phone("q0", None), vec![fingerprint(30)]),
+        (phone("q1", Some("001565000001")), vec![]),
+        (phone("q2", None), vec![fingerprint(31), fingerprint(10)]),
+    ];
+    let e = store.add_devices(&clash).await.unwrap_err();
+    assert!(
+        e.to_string().contains(&format!(
+            "{} is already enrolled for device p0",
+            fingerprint(10)
+        )),
+        "{e}"
+    );
+    for id in ["q0", "q1", "q2"] {
+        assert_eq!(store.device(id).await.unwrap(), None, "{id}");
+    }
+    assert_eq!(
+        store.device_by_fingerprint(&fingerprint(30)).await.unwrap(),
+        None
+    );
+
+    let e = store
+        .add_devices(&[(phone("r", None), vec![]), (phone("r", None), vec![])])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("device r is listed twice"), "{e}");
+    let e = store
+        .add_devices(&[(phone("p1", None), vec![])])
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), "device p1 already exists");
 }
