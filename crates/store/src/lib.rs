@@ -190,12 +190,8 @@ struct DeviceRow {
     model: String,
     mac: Option<String>,
     has_password: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct CertRow {
-    device_id: String,
-    sha256: String,
+    /// One of its certificates, or NULL when it has none.
+    sha256: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -206,10 +202,6 @@ struct FetchRow {
     result: String,
     at_ms: i64,
 }
-
-const DEVICE_COLUMNS: &str = "SELECT d.id, d.vendor, d.model, d.mac, \
-     (SELECT COUNT(*) FROM device_passwords p WHERE p.device_id = d.id) AS has_password \
-     FROM devices d";
 
 impl Store {
     /// Open (creating a missing SQLite file and its directory) and bring the schema up to
@@ -450,12 +442,10 @@ impl Store {
     /// The device with this ID. An invalid ID is an error, an unknown one `None`.
     pub async fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
         let id = DeviceId::parse(id)?;
-        let sql = format!("{DEVICE_COLUMNS} WHERE d.id = $1");
-        let row: Option<DeviceRow> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(id.as_str())
-            .fetch_optional(pool)
-            .await)?;
-        self.complete(row).await
+        let found = self
+            .devices_where("d.id = $1", Some(id.as_str().to_string()))
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     /// The device a client certificate with this fingerprint is enrolled for.
@@ -463,66 +453,64 @@ impl Store {
         &self,
         fingerprint: &CertFingerprint,
     ) -> Result<Option<Device>, StoreError> {
-        let sql = format!(
-            "{DEVICE_COLUMNS} JOIN device_certificates c ON c.device_id = d.id WHERE c.sha256 = $1"
-        );
-        let row: Option<DeviceRow> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(fingerprint.to_hex())
-            .fetch_optional(pool)
-            .await)?;
-        self.complete(row).await
+        let condition = "d.id = (SELECT device_id FROM device_certificates WHERE sha256 = $1)";
+        let found = self
+            .devices_where(condition, Some(fingerprint.to_hex()))
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     /// The device with this MAC address.
     pub async fn device_by_mac(&self, mac: &Mac) -> Result<Option<Device>, StoreError> {
-        let sql = format!("{DEVICE_COLUMNS} WHERE d.mac = $1");
-        let row: Option<DeviceRow> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(mac.as_str())
-            .fetch_optional(pool)
-            .await)?;
-        self.complete(row).await
+        let found = self
+            .devices_where("d.mac = $1", Some(mac.as_str().to_string()))
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     /// Every device, by ID.
     pub async fn devices(&self) -> Result<Vec<Device>, StoreError> {
-        let sql = format!("{DEVICE_COLUMNS} ORDER BY d.id");
-        let rows: Vec<DeviceRow> =
-            on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
-        let certs: Vec<CertRow> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT device_id, sha256 FROM device_certificates ORDER BY device_id, sha256",
-        )
-        .fetch_all(pool)
-        .await)?;
-        let mut by_device: std::collections::HashMap<String, Vec<CertFingerprint>> =
-            std::collections::HashMap::new();
-        for cert in certs {
-            let fingerprint = parse_stored_fingerprint(&cert.sha256)?;
-            by_device
-                .entry(cert.device_id)
-                .or_default()
-                .push(fingerprint);
-        }
-        rows.into_iter()
-            .map(|row| {
-                let certificates = by_device.remove(&row.id).unwrap_or_default();
-                device_from_row(row, certificates)
-            })
-            .collect()
+        self.devices_where("1 = 1", None).await
     }
 
-    async fn complete(&self, row: Option<DeviceRow>) -> Result<Option<Device>, StoreError> {
-        let Some(row) = row else { return Ok(None) };
-        let hexes: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(
-            "SELECT sha256 FROM device_certificates WHERE device_id = $1 ORDER BY sha256",
-        )
-        .bind(&row.id)
-        .fetch_all(pool)
-        .await)?;
-        let certificates = hexes
-            .iter()
-            .map(|h| parse_stored_fingerprint(h))
-            .collect::<Result<_, _>>()?;
-        device_from_row(row, certificates).map(Some)
+    /// Devices matching `condition` (on `d`, with at most one parameter `$1`), each with
+    /// its certificates, in one round trip: one row per (device, certificate).
+    async fn devices_where(
+        &self,
+        condition: &str,
+        parameter: Option<String>,
+    ) -> Result<Vec<Device>, StoreError> {
+        let sql = format!(
+            "SELECT d.id, d.vendor, d.model, d.mac, \
+             (SELECT COUNT(*) FROM device_passwords p WHERE p.device_id = d.id) AS has_password, \
+             c.sha256 FROM devices d LEFT JOIN device_certificates c ON c.device_id = d.id \
+             WHERE {condition} ORDER BY d.id, c.sha256"
+        );
+        let rows: Vec<DeviceRow> = on_pool!(self, pool => {
+            let query = sqlx::query_as(&sql);
+            match parameter {
+                Some(p) => query.bind(p),
+                None => query,
+            }
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut devices: Vec<Device> = Vec::new();
+        for row in rows {
+            let certificate = row
+                .sha256
+                .as_deref()
+                .map(parse_stored_fingerprint)
+                .transpose()?;
+            match devices.last_mut() {
+                Some(last) if last.id.as_str() == row.id => {}
+                _ => devices.push(device_from_row(&row)?),
+            }
+            if let (Some(last), Some(certificate)) = (devices.last_mut(), certificate) {
+                last.certificates.push(certificate);
+            }
+        }
+        Ok(devices)
     }
 
     /// Set (or replace) a device's password; only its Argon2id hash is stored.
@@ -809,10 +797,7 @@ fn corrupt(what: String) -> impl FnOnce(StoreError) -> StoreError {
     }
 }
 
-fn device_from_row(
-    row: DeviceRow,
-    certificates: Vec<CertFingerprint>,
-) -> Result<Device, StoreError> {
+fn device_from_row(row: &DeviceRow) -> Result<Device, StoreError> {
     let what = format!("device {:?}", row.id);
     Ok(Device {
         id: DeviceId::parse(&row.id).map_err(corrupt(what.clone()))?,
@@ -822,10 +807,10 @@ fn device_from_row(
             .map(Mac::parse)
             .transpose()
             .map_err(corrupt(what))?,
-        vendor: row.vendor,
-        model: row.model,
+        vendor: row.vendor.clone(),
+        model: row.model.clone(),
         has_password: row.has_password > 0,
-        certificates,
+        certificates: Vec::new(),
     })
 }
 
