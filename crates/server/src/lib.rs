@@ -521,7 +521,10 @@ fn refusal(why: AuthFailure) -> Response<Body> {
 fn record(shared: &Shared, device: Option<&str>, path: &str, version: u64, result: FetchResult) {
     if let Some(log) = &shared.fetch_log {
         let device = device.and_then(|d| DeviceId::parse(d).ok());
-        log.record(FetchRecord::now(device, path, Some(version), result));
+        // A clock before 1970 loses the record, not the response.
+        if let Ok(record) = FetchRecord::now(device, path, Some(version), result) {
+            log.record(record);
+        }
     }
 }
 
