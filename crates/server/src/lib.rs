@@ -442,6 +442,8 @@ async fn serve_file(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Re
                     tracing::warn!(%device, owner = %owner, path, peer = %conn.peer, "a device asked for another device's config");
                     Some(AuthFailure::WrongDevice)
                 }
+                // A phone's first request often carries no credentials: only the 401 asks.
+                Err(AuthFailure::NoCredentials) => Some(AuthFailure::NoCredentials),
                 Err(why) => {
                     tracing::info!(reason = why.label(), path, peer = %conn.peer, "config request not authenticated");
                     Some(why)
