@@ -12,6 +12,10 @@ python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
 # The TUF conformance suite's expiry tests run the client under faketime.
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
+# The store tests run against a throwaway PostgreSQL cluster (scripts/postgres.sh); the device
+# tests make certificates with the openssl tool.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # The boot-storm benchmark (scripts/bench-boot-storm.sh) compares against nginx and h2load.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v h2load >/dev/null 2>&1 || need_apt+=(nghttp2-client)

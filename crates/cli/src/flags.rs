@@ -97,6 +97,71 @@ pub enum Command {
     Audit(AuditArgs),
     /// Emit a hardened vendor configuration, or patch an existing one.
     Harden(HardenArgs),
+    /// Devices in the store: enrollment, passwords, client certificates.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+}
+
+/// Which store a command uses. Read through `hookswitch_store::database_url`, not clap's
+/// `env`, so a PostgreSQL password in the variable never shows in `--help`.
+#[derive(Debug, clap::Args)]
+pub struct DatabaseArg {
+    /// The store: sqlite://PATH or postgres://USER@HOST:PORT/DB. Default: $HOOKSWITCH_DATABASE,
+    /// else sqlite://$XDG_DATA_HOME/hookswitch/hookswitch.db (~/.local/share/hookswitch/...).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCmd {
+    /// Enroll a device.
+    Add {
+        /// Device ID: 1 to 64 of A-Z a-z 0-9 . _ : - (as in `hookswitch enroll --device-id`).
+        id: String,
+        #[arg(long)]
+        vendor: String,
+        #[arg(long)]
+        model: String,
+        /// MAC address, in any usual form (stored as 12 lowercase hex digits).
+        #[arg(long)]
+        mac: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// List devices (never their password hashes).
+    List {
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Remove a device with its password and certificates (its fetch history stays).
+    Remove {
+        id: String,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Set a device's HTTP password: from a prompt, or the first line of standard input when
+    /// it is not a terminal. Never from the command line.
+    SetPassword {
+        id: String,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Enroll a client certificate (PEM) for a device, by its SHA-256 fingerprint.
+    AddCert {
+        id: String,
+        /// The device's own certificate, PEM.
+        cert: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -143,10 +208,8 @@ pub struct ServeArgs {
     /// Public files (metadata, firmware) over plain HTTP too; never a config.
     #[arg(long, value_name = "ADDR:PORT")]
     pub plain_http: Option<std::net::SocketAddr>,
-    /// The device store: sqlite://PATH or postgres://… (default: $HOOKSWITCH_DATABASE, then
-    /// the SQLite file hookswitch/hookswitch.db under $XDG_DATA_HOME or ~/.local/share).
-    #[arg(long, value_name = "URL")]
-    pub database: Option<String>,
+    #[command(flatten)]
+    pub db: DatabaseArg,
     /// How often the repository is checked for a new version, in milliseconds.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
     pub poll_ms: u64,
@@ -165,9 +228,8 @@ pub enum FleetSimCmd {
         /// The repository whose latest root the enrollments carry.
         #[arg(long)]
         repo: PathBuf,
-        /// The device store: sqlite://PATH or postgres://… (default as for `serve`).
-        #[arg(long, value_name = "URL")]
-        database: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArg,
     },
     /// Boot the devices against a server: each refreshes, fetches its config (and a firmware)
     /// over its own fresh TLS connection and verifies everything. Exit 1 if any failed.

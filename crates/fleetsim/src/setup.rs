@@ -36,7 +36,7 @@ pub struct Summary {
 /// One device's files and its store entry.
 struct Identity {
     files: Vec<(PathBuf, Vec<u8>)>,
-    entry: (NewDevice, CertFingerprint),
+    entry: (NewDevice, Vec<CertFingerprint>),
 }
 
 /// Create the identities under `out` (which must be new or empty) and enroll them in `store`.
@@ -96,18 +96,15 @@ pub async fn setup(
         })
         .await
         .map_err(|e| e.to_string())??;
-        let entries: Vec<(NewDevice, CertFingerprint)> =
+        let entries: Vec<(NewDevice, Vec<CertFingerprint>)> =
             identities.into_iter().map(|i| i.entry).collect();
-        store
-            .add_devices_with_certificates(&entries)
-            .await
-            .map_err(|e| {
-                format!(
-                    "enrolling devices {}..{}: {e}",
-                    device_id(start),
-                    device_id(end - 1)
-                )
-            })?;
+        store.add_devices(&entries).await.map_err(|e| {
+            format!(
+                "enrolling devices {}..{}: {e}",
+                device_id(start),
+                device_id(end - 1)
+            )
+        })?;
         progress(end);
         start = end;
     }
@@ -181,7 +178,7 @@ fn identity(
     );
     let entry = (
         NewDevice::new(&id, VENDOR, MODEL, Some(&id)).map_err(|e| at(e.to_string()))?,
-        CertFingerprint::of_der(cert.der()),
+        vec![CertFingerprint::of_der(cert.der())],
     );
     let devices = out.join("devices");
     Ok(Identity {

@@ -226,12 +226,13 @@ impl Index {
             };
             verified.insert(key.clone(), signed);
             let custom = info.custom.as_ref();
-            let device = custom
-                .and_then(|c| c.get("device_id"))
-                .and_then(|d| d.as_str());
+            let device_field = custom.and_then(|c| c.get("device_id"));
+            let device = device_field.and_then(|d| d.as_str());
+            // A config, or anything naming a device, is never public.
+            let private = device_field.is_some() || path.starts_with("config/");
             let (kind, access) = match device {
                 Some(id) => (Kind::Config, Access::Device(id.to_string())),
-                None if path.starts_with("config/") => (Kind::Config, Access::Nobody),
+                None if private => (Kind::Config, Access::Nobody),
                 None => (Kind::Target, Access::Public),
             };
             let vendor_name = match device {

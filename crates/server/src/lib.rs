@@ -442,6 +442,8 @@ async fn serve_file(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Re
                     tracing::warn!(%device, owner = %owner, path, peer = %conn.peer, "a device asked for another device's config");
                     Some(AuthFailure::WrongDevice)
                 }
+                // A phone's first request often carries no credentials: only the 401 asks.
+                Err(AuthFailure::NoCredentials) => Some(AuthFailure::NoCredentials),
                 Err(why) => {
                     tracing::info!(reason = why.label(), path, peer = %conn.peer, "config request not authenticated");
                     Some(why)
@@ -521,7 +523,10 @@ fn refusal(why: AuthFailure) -> Response<Body> {
 fn record(shared: &Shared, device: Option<&str>, path: &str, version: u64, result: FetchResult) {
     if let Some(log) = &shared.fetch_log {
         let device = device.and_then(|d| DeviceId::parse(d).ok());
-        log.record(FetchRecord::now(device, path, Some(version), result));
+        // A clock before 1970 loses the record, not the response.
+        if let Ok(record) = FetchRecord::now(device, path, Some(version), result) {
+            log.record(record);
+        }
     }
 }
 

@@ -118,7 +118,6 @@ impl ClientCa {
 #[derive(Debug)]
 pub struct DeviceCertVerifier {
     cas: Vec<Arc<dyn ClientCertVerifier>>,
-    hints: Vec<DistinguishedName>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -134,7 +133,6 @@ pub enum Anchor {
 impl DeviceCertVerifier {
     pub fn new(cas: &[ClientCa], provider: Arc<CryptoProvider>) -> Result<Self, String> {
         let mut verifiers = Vec::new();
-        let mut hints = Vec::new();
         for ca in cas {
             let mut roots = rustls::RootCertStore::empty();
             for cert in read_certs(&ca.pem)? {
@@ -142,7 +140,6 @@ impl DeviceCertVerifier {
                     .add(cert)
                     .map_err(|e| format!("{}: {e}", ca.pem.display()))?;
             }
-            hints.extend(roots.subjects());
             let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .allow_unauthenticated()
                 .build()
@@ -151,7 +148,6 @@ impl DeviceCertVerifier {
         }
         Ok(DeviceCertVerifier {
             cas: verifiers,
-            hints,
             provider,
         })
     }
@@ -186,8 +182,10 @@ impl ClientCertVerifier for DeviceCertVerifier {
         false
     }
 
+    /// None: a certificate of any issuer may be enrolled by fingerprint, and an empty list
+    /// tells a client to send whatever certificate it has (RFC 8446 4.2.4, RFC 5246 7.4.4).
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &self.hints
+        &[]
     }
 
     fn verify_client_cert(

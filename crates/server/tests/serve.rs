@@ -672,3 +672,31 @@ fn a_new_version_reuses_files_already_verified_and_checks_every_new_one() {
     };
     assert!(err.contains(&newest), "{err}");
 }
+
+#[test]
+fn tls_sessions_resume_with_tickets() {
+    let f = Fixture::new();
+    let served = Served::start(f.config()).unwrap();
+    let port = served.running.as_ref().unwrap().addr.port();
+    let session = f.path("session.pem");
+    let s_client = |extra: &[&std::ffi::OsStr]| {
+        let out = Command::new("openssl")
+            .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+            .arg("-CAfile")
+            .arg(&f.ca)
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for version in ["-tls1_3", "-tls1_2"] {
+        let _ = std::fs::remove_file(&session);
+        let first = s_client(&[version.as_ref(), "-sess_out".as_ref(), session.as_os_str()]);
+        assert!(first.contains("New, TLSv1."), "{first}");
+        // A ticket, not only a server-side session ID (TLS 1.2 shows the difference).
+        assert!(first.contains("TLS session ticket:"), "{version}: {first}");
+        let again = s_client(&[version.as_ref(), "-sess_in".as_ref(), session.as_os_str()]);
+        assert!(again.contains("Reused, TLSv1."), "{version}: {again}");
+    }
+}

@@ -7,14 +7,14 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::{DeviceId, Store};
+use crate::{DeviceId, Store, StoreError};
 
 /// Longest path kept in a record; longer ones are cut (on a character boundary).
 pub const MAX_LOGGED_PATH: usize = 1024;
@@ -92,26 +92,21 @@ pub struct FetchRecord {
 }
 
 impl FetchRecord {
-    /// A record stamped with the current time.
+    /// A record stamped with the current time (an error only if the clock reads before 1970).
     pub fn now(
         device: Option<DeviceId>,
         path: &str,
         version: Option<u64>,
         result: FetchResult,
-    ) -> FetchRecord {
-        FetchRecord {
+    ) -> Result<FetchRecord, StoreError> {
+        Ok(FetchRecord {
             device,
             path: path.to_string(),
             version,
             result,
-            at_ms: unix_ms(SystemTime::now()),
-        }
+            at_ms: hookswitch_clock::unix_now_ms()?,
+        })
     }
-}
-
-pub(crate) fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 pub(crate) fn bounded_path(path: &str) -> &str {

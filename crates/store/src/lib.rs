@@ -12,11 +12,11 @@ mod password;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, QueryBuilder, SqlitePool};
+use sqlx::{Connection, PgPool, QueryBuilder, SqlitePool};
 
 pub use device::{CertFingerprint, Device, DeviceId, Mac, NewDevice, MAX_LABEL_LEN};
 pub use fetchlog::{
@@ -80,6 +80,8 @@ pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("{0}")]
+    Clock(#[from] hookswitch_clock::ClockError),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -94,21 +96,24 @@ pub enum Backend {
 /// else `sqlite://$XDG_DATA_HOME/hookswitch/hookswitch.db` (`$HOME/.local/share/...` when
 /// `XDG_DATA_HOME` is unset or relative, as the XDG spec says).
 pub fn database_url(flag: Option<String>) -> Result<String, StoreError> {
+    database_url_from(flag, |name| std::env::var_os(name))
+}
+
+fn database_url_from(
+    flag: Option<String>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<String, StoreError> {
     if let Some(url) = flag.filter(|u| !u.is_empty()) {
         return Ok(url);
     }
-    if let Some(url) = std::env::var(DATABASE_ENV).ok().filter(|u| !u.is_empty()) {
-        return Ok(url);
+    if let Some(url) = env(DATABASE_ENV).and_then(|u| u.into_string().ok()) {
+        if !url.is_empty() {
+            return Ok(url);
+        }
     }
-    let data_home = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .map(|home| home.join(".local/share"))
-        })
+    let absolute = |name: &str| env(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    let data_home = absolute("XDG_DATA_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".local/share")))
         .ok_or(StoreError::NoDefaultLocation)?;
     let path = data_home.join("hookswitch").join(DEFAULT_DATABASE_FILE);
     Ok(format!("sqlite://{}", path.display()))
@@ -185,12 +190,8 @@ struct DeviceRow {
     model: String,
     mac: Option<String>,
     has_password: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct CertRow {
-    device_id: String,
-    sha256: String,
+    /// One of its certificates, or NULL when it has none.
+    sha256: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -202,106 +203,122 @@ struct FetchRow {
     at_ms: i64,
 }
 
-const DEVICE_COLUMNS: &str = "SELECT d.id, d.vendor, d.model, d.mac, \
-     (SELECT COUNT(*) FROM device_passwords p WHERE p.device_id = d.id) AS has_password \
-     FROM devices d";
-
 impl Store {
     /// Open (creating a missing SQLite file and its directory) and bring the schema up to
     /// date. A file that is not SQLite, or a database with other tables and no hookswitch
     /// migration history, is refused with the reason; nothing is written to it.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let mut verifier = Some(password::Verifier::new()?);
+        let mut retries = 0;
+        loop {
+            match Store::open_once(url, &mut verifier).await {
+                Ok(store) => return Ok(store),
+                // SQLite has no migration lock (PostgreSQL takes an advisory one), so the first
+                // opens of a new file race (switching to WAL, creating tables). The loser's
+                // transaction rolled back; opening again finds the winner's schema.
+                Err(Attempt::Contended(_)) if retries < 5 => {
+                    retries += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * retries)).await;
+                }
+                Err(Attempt::Contended(e) | Attempt::Failed(e)) => return Err(e),
+            }
+        }
+    }
+
+    async fn open_once(
+        url: &str,
+        verifier: &mut Option<password::Verifier>,
+    ) -> Result<Store, Attempt> {
         let shown = redact_url(url);
-        let open_error = |reason: String| StoreError::Open {
-            url: shown.clone(),
-            reason,
+        let open_error = |e: sqlx::Error| {
+            let failure = StoreError::Open {
+                url: shown.clone(),
+                reason: describe_open_error(&e),
+            };
+            if is_contention(&e) {
+                Attempt::Contended(failure)
+            } else {
+                Attempt::Failed(failure)
+            }
+        };
+        let bad_url = |reason: String| {
+            Attempt::Failed(StoreError::Open {
+                url: shown.clone(),
+                reason,
+            })
         };
         let pool = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| open_error(e.to_string()))?
+                .map_err(|e| bad_url(e.to_string()))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(BUSY_TIMEOUT);
-            create_parent_dir(options.get_filename()).map_err(&open_error)?;
+            prepare_sqlite_file(options.get_filename()).map_err(bad_url)?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .connect_with(options)
                 .await
-                .map_err(|e| open_error(describe_open_error(&e)))?;
+                .map_err(open_error)?;
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url).map_err(|e| open_error(e.to_string()))?;
+            let options = PgConnectOptions::from_str(url).map_err(|e| bad_url(e.to_string()))?;
+            // One plain connection first: the pool would retry a refused one until its timeout.
+            sqlx::PgConnection::connect_with(&options)
+                .await
+                .map_err(open_error)?
+                .close()
+                .await
+                .map_err(open_error)?;
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .connect_with(options)
                 .await
-                .map_err(|e| open_error(describe_open_error(&e)))?;
+                .map_err(open_error)?;
             Pool::Postgres(pool)
         } else {
-            return Err(StoreError::UnsupportedUrl(shown));
+            return Err(Attempt::Failed(StoreError::UnsupportedUrl(shown)));
         };
-        let store = Store {
+        let tables = table_names(&pool).await.map_err(open_error)?;
+        if !tables.is_empty() && !tables.iter().any(|t| t == "_sqlx_migrations") {
+            return Err(Attempt::Failed(StoreError::Foreign { url: shown, tables }));
+        }
+        let migrated = match &pool {
+            Pool::Sqlite(pool) => MIGRATOR.run(pool).await,
+            Pool::Postgres(pool) => MIGRATOR.run(pool).await,
+        };
+        if let Err(e) = migrated {
+            let failure = StoreError::Migrate {
+                url: shown,
+                reason: e.to_string(),
+            };
+            return Err(match pool {
+                Pool::Sqlite(_) => Attempt::Contended(failure),
+                Pool::Postgres(_) => Attempt::Failed(failure),
+            });
+        }
+        if let Pool::Sqlite(pool) = &pool {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .map_err(open_error)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(bad_url(format!("journal mode is {mode}, not WAL")));
+            }
+        }
+        let verifier = verifier
+            .take()
+            .ok_or_else(|| Attempt::Failed(StoreError::Internal("store opened twice".into())))?;
+        Ok(Store {
             inner: Arc::new(Inner {
                 pool,
                 url: shown,
-                verifier: password::Verifier::new()?,
+                verifier,
             }),
-        };
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    async fn migrate(&self) -> Result<(), StoreError> {
-        let url = self.inner.url.clone();
-        let tables = self.table_names().await.map_err(|e| StoreError::Open {
-            url: url.clone(),
-            reason: describe_open_error(&e),
-        })?;
-        if !tables.is_empty() && !tables.iter().any(|t| t == "_sqlx_migrations") {
-            return Err(StoreError::Foreign { url, tables });
-        }
-        let migrate_error = |e: sqlx::migrate::MigrateError| StoreError::Migrate {
-            url: url.clone(),
-            reason: e.to_string(),
-        };
-        on_pool!(self, pool => MIGRATOR.run(pool).await.map_err(migrate_error))?;
-        if let Pool::Sqlite(pool) = &self.inner.pool {
-            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-                .fetch_one(pool)
-                .await?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(StoreError::Open {
-                    url,
-                    reason: format!("journal mode is {mode}, not WAL"),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    async fn table_names(&self) -> Result<Vec<String>, sqlx::Error> {
-        match &self.inner.pool {
-            Pool::Sqlite(pool) => {
-                sqlx::query_scalar(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' \
-                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                )
-                .fetch_all(pool)
-                .await
-            }
-            Pool::Postgres(pool) => {
-                sqlx::query_scalar(
-                    "SELECT table_name::TEXT FROM information_schema.tables \
-                     WHERE table_schema = current_schema() ORDER BY table_name",
-                )
-                .fetch_all(pool)
-                .await
-            }
-        }
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -316,43 +333,96 @@ impl Store {
         &self.inner.url
     }
 
-    /// Close every connection (a SQLite store checkpoints its WAL).
+    /// Close every connection of this handle's pool.
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
 
     /// Enroll a device. Refuses an existing ID or a MAC another device has.
     pub async fn add_device(&self, device: &NewDevice) -> Result<(), StoreError> {
-        let result = on_pool!(self, pool => sqlx::query(
-            "INSERT INTO devices (id, vendor, model, mac, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(device.id.as_str())
-        .bind(&device.vendor)
-        .bind(&device.model)
-        .bind(device.mac.as_ref().map(Mac::as_str))
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()));
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
+        self.add_devices(&[(device.clone(), Vec::new())]).await
+    }
+
+    /// Enroll many devices with their client certificates in one transaction: all or none.
+    /// The error names the first device that could not be added and why.
+    pub async fn add_devices(
+        &self,
+        batch: &[(NewDevice, Vec<CertFingerprint>)],
+    ) -> Result<(), StoreError> {
+        check_batch(batch)?;
+        let now = now_ms()?;
+        // (index in the batch, the certificate being added if it was one, the error)
+        let failed: Option<(usize, Option<CertFingerprint>, sqlx::Error)> = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut failed = None;
+            'devices: for (i, (device, certificates)) in batch.iter().enumerate() {
+                let added = sqlx::query(
+                    "INSERT INTO devices (id, vendor, model, mac, created_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(device.id.as_str())
+                .bind(&device.vendor)
+                .bind(&device.model)
+                .bind(device.mac.as_ref().map(Mac::as_str))
+                .bind(now)
+                .execute(&mut *tx)
+                .await;
+                if let Err(e) = added {
+                    failed = Some((i, None, e));
+                    break;
+                }
+                for fingerprint in certificates {
+                    let added = sqlx::query(
+                        "INSERT INTO device_certificates (sha256, device_id, added_at_ms) \
+                         VALUES ($1, $2, $3)",
+                    )
+                    .bind(fingerprint.to_hex())
+                    .bind(device.id.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await;
+                    if let Err(e) = added {
+                        failed = Some((i, Some(*fingerprint), e));
+                        break 'devices;
+                    }
+                }
+            }
+            if failed.is_none() {
+                tx.commit().await?;
+            }
+            failed // a transaction dropped uncommitted rolls back
+        });
+        let Some((i, certificate, e)) = failed else {
+            return Ok(());
+        };
+        if !is_unique_violation(&e) {
+            return Err(e.into());
+        }
+        let device = &batch[i].0;
+        match certificate {
+            None => {
                 if self.device(device.id.as_str()).await?.is_some() {
                     return Err(StoreError::DeviceExists(device.id.clone()));
                 }
-                match &device.mac {
-                    Some(mac) => match self.device_by_mac(mac).await? {
-                        Some(owner) => Err(StoreError::MacTaken {
+                if let Some(mac) = &device.mac {
+                    if let Some(owner) = self.device_by_mac(mac).await? {
+                        return Err(StoreError::MacTaken {
                             mac: mac.clone(),
                             device: owner.id.to_string(),
-                        }),
-                        None => Err(e.into()),
-                    },
-                    None => Err(e.into()),
+                        });
+                    }
                 }
             }
-            Err(e) => Err(e.into()),
+            Some(fingerprint) => {
+                if let Some(owner) = self.device_by_fingerprint(&fingerprint).await? {
+                    return Err(StoreError::FingerprintTaken {
+                        fingerprint,
+                        device: owner.id.to_string(),
+                    });
+                }
+            }
         }
+        Err(e.into())
     }
 
     /// Remove a device with its password and certificates (its fetch history stays).
@@ -372,12 +442,10 @@ impl Store {
     /// The device with this ID. An invalid ID is an error, an unknown one `None`.
     pub async fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
         let id = DeviceId::parse(id)?;
-        let sql = format!("{DEVICE_COLUMNS} WHERE d.id = $1");
-        let row: Option<DeviceRow> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(id.as_str())
-            .fetch_optional(pool)
-            .await)?;
-        self.complete(row).await
+        let found = self
+            .devices_where("d.id = $1", Some(id.as_str().to_string()))
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     /// The device a client certificate with this fingerprint is enrolled for.
@@ -385,66 +453,64 @@ impl Store {
         &self,
         fingerprint: &CertFingerprint,
     ) -> Result<Option<Device>, StoreError> {
-        let sql = format!(
-            "{DEVICE_COLUMNS} JOIN device_certificates c ON c.device_id = d.id WHERE c.sha256 = $1"
-        );
-        let row: Option<DeviceRow> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(fingerprint.to_hex())
-            .fetch_optional(pool)
-            .await)?;
-        self.complete(row).await
+        let condition = "d.id = (SELECT device_id FROM device_certificates WHERE sha256 = $1)";
+        let found = self
+            .devices_where(condition, Some(fingerprint.to_hex()))
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     /// The device with this MAC address.
     pub async fn device_by_mac(&self, mac: &Mac) -> Result<Option<Device>, StoreError> {
-        let sql = format!("{DEVICE_COLUMNS} WHERE d.mac = $1");
-        let row: Option<DeviceRow> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(mac.as_str())
-            .fetch_optional(pool)
-            .await)?;
-        self.complete(row).await
+        let found = self
+            .devices_where("d.mac = $1", Some(mac.as_str().to_string()))
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     /// Every device, by ID.
     pub async fn devices(&self) -> Result<Vec<Device>, StoreError> {
-        let sql = format!("{DEVICE_COLUMNS} ORDER BY d.id");
-        let rows: Vec<DeviceRow> =
-            on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
-        let certs: Vec<CertRow> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT device_id, sha256 FROM device_certificates ORDER BY device_id, sha256",
-        )
-        .fetch_all(pool)
-        .await)?;
-        let mut by_device: std::collections::HashMap<String, Vec<CertFingerprint>> =
-            std::collections::HashMap::new();
-        for cert in certs {
-            let fingerprint = parse_stored_fingerprint(&cert.sha256)?;
-            by_device
-                .entry(cert.device_id)
-                .or_default()
-                .push(fingerprint);
-        }
-        rows.into_iter()
-            .map(|row| {
-                let certificates = by_device.remove(&row.id).unwrap_or_default();
-                device_from_row(row, certificates)
-            })
-            .collect()
+        self.devices_where("1 = 1", None).await
     }
 
-    async fn complete(&self, row: Option<DeviceRow>) -> Result<Option<Device>, StoreError> {
-        let Some(row) = row else { return Ok(None) };
-        let hexes: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(
-            "SELECT sha256 FROM device_certificates WHERE device_id = $1 ORDER BY sha256",
-        )
-        .bind(&row.id)
-        .fetch_all(pool)
-        .await)?;
-        let certificates = hexes
-            .iter()
-            .map(|h| parse_stored_fingerprint(h))
-            .collect::<Result<_, _>>()?;
-        device_from_row(row, certificates).map(Some)
+    /// Devices matching `condition` (on `d`, with at most one parameter `$1`), each with
+    /// its certificates, in one round trip: one row per (device, certificate).
+    async fn devices_where(
+        &self,
+        condition: &str,
+        parameter: Option<String>,
+    ) -> Result<Vec<Device>, StoreError> {
+        let sql = format!(
+            "SELECT d.id, d.vendor, d.model, d.mac, \
+             (SELECT COUNT(*) FROM device_passwords p WHERE p.device_id = d.id) AS has_password, \
+             c.sha256 FROM devices d LEFT JOIN device_certificates c ON c.device_id = d.id \
+             WHERE {condition} ORDER BY d.id, c.sha256"
+        );
+        let rows: Vec<DeviceRow> = on_pool!(self, pool => {
+            let query = sqlx::query_as(&sql);
+            match parameter {
+                Some(p) => query.bind(p),
+                None => query,
+            }
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut devices: Vec<Device> = Vec::new();
+        for row in rows {
+            let certificate = row
+                .sha256
+                .as_deref()
+                .map(parse_stored_fingerprint)
+                .transpose()?;
+            match devices.last_mut() {
+                Some(last) if last.id.as_str() == row.id => {}
+                _ => devices.push(device_from_row(&row)?),
+            }
+            if let (Some(last), Some(certificate)) = (devices.last_mut(), certificate) {
+                last.certificates.push(certificate);
+            }
+        }
+        Ok(devices)
     }
 
     /// Set (or replace) a device's password; only its Argon2id hash is stored.
@@ -463,7 +529,7 @@ impl Store {
         let result = on_pool!(self, pool => sqlx::query(upsert)
             .bind(id.as_str())
             .bind(&phc)
-            .bind(now_ms())
+            .bind(now_ms()?)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()));
@@ -497,6 +563,11 @@ impl Store {
         self.inner.verifier.verify(id, stored, candidate).await
     }
 
+    /// Argon2id verifications run so far (real and dummy), for metrics.
+    pub fn password_checks(&self) -> u64 {
+        self.inner.verifier.runs()
+    }
+
     /// Enroll a client certificate (by its SHA-256) for a device. A fingerprint belongs to
     /// one device only; enrolling it again for the same device is a no-op.
     pub async fn add_certificate(
@@ -510,7 +581,7 @@ impl Store {
         )
         .bind(fingerprint.to_hex())
         .bind(id.as_str())
-        .bind(now_ms())
+        .bind(now_ms()?)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()));
@@ -528,61 +599,6 @@ impl Store {
             }
             Err(e) if is_foreign_key_violation(&e) => {
                 Err(StoreError::UnknownDevice(id.to_string()))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Enroll many devices, each with one certificate, in one transaction (all or none):
-    /// what `fleet-sim setup` needs for 100,000 devices. An ID, MAC or fingerprint already
-    /// enrolled fails the whole batch.
-    pub async fn add_devices_with_certificates(
-        &self,
-        devices: &[(NewDevice, CertFingerprint)],
-    ) -> Result<(), StoreError> {
-        let now = now_ms();
-        // Two statements per 1,000 devices, well under both backends' parameter limits.
-        let result = on_pool!(self, pool => async {
-            let mut tx = pool.begin().await?;
-            for chunk in devices.chunks(1_000) {
-                let mut insert =
-                    QueryBuilder::new("INSERT INTO devices (id, vendor, model, mac, created_at_ms) ");
-                insert.push_values(chunk, |mut row, (d, _)| {
-                    row.push_bind(d.id.as_str().to_string())
-                        .push_bind(d.vendor.clone())
-                        .push_bind(d.model.clone())
-                        .push_bind(d.mac.as_ref().map(|m| m.as_str().to_string()))
-                        .push_bind(now);
-                });
-                insert.build().execute(&mut *tx).await?;
-                let mut insert = QueryBuilder::new(
-                    "INSERT INTO device_certificates (sha256, device_id, added_at_ms) ",
-                );
-                insert.push_values(chunk, |mut row, (d, fingerprint)| {
-                    row.push_bind(fingerprint.to_hex())
-                        .push_bind(d.id.as_str().to_string())
-                        .push_bind(now);
-                });
-                insert.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await
-        }
-        .await);
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
-                for (d, fingerprint) in devices {
-                    if self.device(d.id.as_str()).await?.is_some() {
-                        return Err(StoreError::DeviceExists(d.id.clone()));
-                    }
-                    if let Some(owner) = self.device_by_fingerprint(fingerprint).await? {
-                        return Err(StoreError::FingerprintTaken {
-                            fingerprint: *fingerprint,
-                            device: owner.id.to_string(),
-                        });
-                    }
-                }
-                Err(e.into())
             }
             Err(e) => Err(e.into()),
         }
@@ -648,8 +664,74 @@ impl Store {
     }
 }
 
-fn now_ms() -> i64 {
-    fetchlog::unix_ms(SystemTime::now())
+/// A batch may not repeat an ID, a MAC or a certificate (the database would refuse it too,
+/// but could not say which item).
+fn check_batch(batch: &[(NewDevice, Vec<CertFingerprint>)]) -> Result<(), StoreError> {
+    let mut ids = std::collections::HashSet::new();
+    let mut macs = std::collections::HashSet::new();
+    let mut fingerprints = std::collections::HashSet::new();
+    for (device, certificates) in batch {
+        let twice = |what: String| StoreError::InvalidField {
+            field: "batch",
+            reason: format!("{what} is listed twice"),
+        };
+        if !ids.insert(&device.id) {
+            return Err(twice(format!("device {}", device.id)));
+        }
+        if let Some(mac) = &device.mac {
+            if !macs.insert(mac) {
+                return Err(twice(format!("MAC {mac}")));
+            }
+        }
+        for fingerprint in certificates {
+            if !fingerprints.insert(fingerprint) {
+                return Err(twice(format!("certificate {fingerprint}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One try at opening: a `Contended` failure is worth another try.
+enum Attempt {
+    Contended(StoreError),
+    Failed(StoreError),
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED (primary codes 5 and 6, any extended code).
+fn is_contention(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return false;
+    };
+    d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && d.code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+async fn table_names(pool: &Pool) -> Result<Vec<String>, sqlx::Error> {
+    match pool {
+        Pool::Sqlite(pool) => {
+            sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await
+        }
+        Pool::Postgres(pool) => {
+            sqlx::query_scalar(
+                "SELECT table_name::TEXT FROM information_schema.tables \
+                 WHERE table_schema = current_schema() ORDER BY table_name",
+            )
+            .fetch_all(pool)
+            .await
+        }
+    }
+}
+
+fn now_ms() -> Result<i64, StoreError> {
+    Ok(hookswitch_clock::unix_now_ms()?)
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -671,20 +753,34 @@ fn describe_open_error(e: &sqlx::Error) -> String {
     }
 }
 
-fn create_parent_dir(file: &Path) -> Result<(), String> {
-    let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    if dir.is_dir() {
+/// Create a missing store file as 0600 in a 0700 directory before SQLite does (it would use
+/// the umask, 0644 here): the file holds password hashes. SQLite gives its `-wal` and `-shm`
+/// files the database file's mode.
+fn prepare_sqlite_file(file: &Path) -> Result<(), String> {
+    if file.as_os_str() == ":memory:" || file.exists() {
         return Ok(());
     }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
+    if let Some(dir) = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
+            .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("cannot create {}: {e}", file.display())),
+    }
 }
 
 fn parse_stored_fingerprint(hex: &str) -> Result<CertFingerprint, StoreError> {
@@ -701,10 +797,7 @@ fn corrupt(what: String) -> impl FnOnce(StoreError) -> StoreError {
     }
 }
 
-fn device_from_row(
-    row: DeviceRow,
-    certificates: Vec<CertFingerprint>,
-) -> Result<Device, StoreError> {
+fn device_from_row(row: &DeviceRow) -> Result<Device, StoreError> {
     let what = format!("device {:?}", row.id);
     Ok(Device {
         id: DeviceId::parse(&row.id).map_err(corrupt(what.clone()))?,
@@ -714,10 +807,10 @@ fn device_from_row(
             .map(Mac::parse)
             .transpose()
             .map_err(corrupt(what))?,
-        vendor: row.vendor,
-        model: row.model,
+        vendor: row.vendor.clone(),
+        model: row.model.clone(),
         has_password: row.has_password > 0,
-        certificates,
+        certificates: Vec::new(),
     })
 }
 
@@ -745,6 +838,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_flag_wins_then_the_environment_then_the_xdg_data_home() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        let all = env(&[
+            ("HOOKSWITCH_DATABASE", "postgres://a@127.0.0.1/x"),
+            ("XDG_DATA_HOME", "/data"),
+            ("HOME", "/home/u"),
+        ]);
+        let url = |flag: Option<&str>, e| database_url_from(flag.map(String::from), e).unwrap();
+        assert_eq!(url(Some("sqlite://f.db"), all), "sqlite://f.db");
+        assert_eq!(url(None, all), "postgres://a@127.0.0.1/x");
+        let xdg = env(&[("XDG_DATA_HOME", "/data"), ("HOME", "/home/u")]);
+        assert_eq!(url(None, xdg), "sqlite:///data/hookswitch/hookswitch.db");
+        // A relative XDG_DATA_HOME is ignored, as the XDG spec says.
+        let home = env(&[("XDG_DATA_HOME", "rel"), ("HOME", "/home/u")]);
+        assert_eq!(
+            url(None, home),
+            "sqlite:///home/u/.local/share/hookswitch/hookswitch.db"
+        );
+        let e = database_url_from(None, env(&[])).unwrap_err();
+        assert!(e.to_string().contains("HOOKSWITCH_DATABASE"), "{e}");
+    }
+
+    #[test]
     fn passwords_never_appear_in_shown_urls() {
         assert_eq!(
             redact_url("postgres://app:s3cret@127.0.0.1:5432/hs?sslmode=require&password=x"),
@@ -758,42 +880,5 @@ mod tests {
             redact_url("sqlite:///var/lib/hs.db"),
             "sqlite:///var/lib/hs.db"
         );
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_batch_is_enrolled_whole_or_not_at_all() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("s.db").display());
-        let store = Store::open(&url).await.unwrap();
-        let entry = |id: &str, n: u8| {
-            (
-                NewDevice::new(id, "yealink", "T54W", None).unwrap(),
-                CertFingerprint::of_der(&[n]),
-            )
-        };
-        store
-            .add_devices_with_certificates(&[entry("a", 1), entry("b", 2)])
-            .await
-            .unwrap();
-        let found = store
-            .device_by_fingerprint(&CertFingerprint::of_der(&[2]))
-            .await
-            .unwrap();
-        assert_eq!(found.map(|d| d.id.to_string()).as_deref(), Some("b"));
-        // "c" is new but "b" is enrolled already: nothing of the batch lands.
-        let err = store
-            .add_devices_with_certificates(&[entry("c", 3), entry("b", 4)])
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, StoreError::DeviceExists(ref id) if id.as_str() == "b"),
-            "{err}"
-        );
-        assert!(store.device("c").await.unwrap().is_none());
-        let err = store
-            .add_devices_with_certificates(&[entry("d", 1)])
-            .await
-            .unwrap_err();
-        assert!(matches!(err, StoreError::FingerprintTaken { .. }), "{err}");
     }
 }

@@ -3,6 +3,8 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::sync::Semaphore;
 
 use crate::StoreError;
@@ -101,6 +103,9 @@ pub(crate) struct Verifier {
     dummy_phc: String,
     working: Semaphore,
     waiting: Semaphore,
+    /// Argon2id runs done, real or dummy (for metrics, and for tests that check that every
+    /// path costs exactly one run).
+    runs: AtomicU64,
 }
 
 /// What the database said about the device a candidate is checked against.
@@ -121,7 +126,12 @@ impl Verifier {
             dummy_phc: hash(&random)?,
             working: Semaphore::new((cores / 2).max(1)),
             waiting: Semaphore::new(MAX_WAITING),
+            runs: AtomicU64::new(0),
         })
+    }
+
+    pub(crate) fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     /// One Argon2id run whatever `stored` is; true only for a real hash that matches.
@@ -146,11 +156,12 @@ impl Verifier {
         };
         let matched = tokio::task::spawn_blocking(move || verify_phc(&phc, &candidate))
             .await
-            .map_err(|e| StoreError::Internal(format!("password check task: {e}")))?
-            .map_err(|reason| StoreError::BadStoredHash {
-                device: device.to_string(),
-                reason,
-            })?;
+            .map_err(|e| StoreError::Internal(format!("password check task: {e}")))?;
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        let matched = matched.map_err(|reason| StoreError::BadStoredHash {
+            device: device.to_string(),
+            reason,
+        })?;
         Ok(matched && real && !oversized)
     }
 }
@@ -173,6 +184,21 @@ mod tests {
         let argon2i = phc.replace("$argon2id$", "$argon2i$");
         assert!(verify_phc(&argon2i, b"x").unwrap_err().contains("argon2id"));
         assert!(verify_phc("plaintext", b"plaintext").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once_without_hashing() {
+        let verifier = Verifier::new().unwrap();
+        let _everyone_waiting = verifier
+            .waiting
+            .try_acquire_many(MAX_WAITING as u32)
+            .unwrap();
+        let e = verifier
+            .verify("a", Stored::Nothing, b"x")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Busy), "{e}");
+        assert_eq!(verifier.runs(), 0);
     }
 
     #[test]

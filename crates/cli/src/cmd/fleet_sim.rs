@@ -14,12 +14,9 @@ pub fn run(cmd: FleetSimCmd) -> Result<u8, String> {
             out,
             devices,
             repo,
-            database,
+            db,
         } => rt.block_on(async {
-            let url = hookswitch_store::database_url(database).map_err(|e| e.to_string())?;
-            let store = hookswitch_store::Store::open(&url)
-                .await
-                .map_err(|e| e.to_string())?;
+            let store = super::device::open(db).await?;
             let opts = setup::Options {
                 out: &out,
                 devices,

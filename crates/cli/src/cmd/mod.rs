@@ -3,6 +3,7 @@
 
 mod audit;
 mod controls;
+mod device;
 mod enroll;
 mod fleet_sim;
 mod harden;
@@ -27,5 +28,6 @@ pub fn run(cli: Cli) -> Result<u8, String> {
         Command::Controls(args) => controls::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Harden(args) => harden::run(args),
+        Command::Device(cmd) => device::run(cmd),
     }
 }

@@ -17,10 +17,7 @@ pub fn run(args: ServeArgs) -> Result<u8, String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<u8, String> {
-    let url = hookswitch_store::database_url(args.database).map_err(|e| e.to_string())?;
-    let store = hookswitch_store::Store::open(&url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = super::device::open(args.db).await?;
     let running = hookswitch_server::start(hookswitch_server::Config {
         repo: args.repo,
         trusted_root: args.root,
