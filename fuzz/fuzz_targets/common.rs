@@ -3,18 +3,9 @@
 use hookswitch_controls::{Profile, Setting};
 use hookswitch_vendors::{observe, parse, patch, Format};
 
-const SETTINGS: [Setting; 23] = [
-    Setting::TelnetServer, Setting::SshServer, Setting::WebUi, Setting::WebPlainHttp, Setting::Snmp,
-    Setting::SnmpSecurity, Setting::Bluetooth, Setting::Wifi, Setting::PcPort, Setting::PcPortMirror,
-    Setting::PcVoiceVlanAccess, Setting::Speakerphone, Setting::AppInstall, Setting::RemoteActions,
-    Setting::ProvisioningTransport, Setting::ProvisioningCertCheck, Setting::FirmwareTransport,
-    Setting::PeerFirmwareSharing, Setting::ConfigSigning, Setting::SipTransport, Setting::SrtpRequired,
-    Setting::TlsMinimum, Setting::AdminPassword,
-];
-
 pub fn exercise(format: Format, data: &[u8]) {
     let Ok(doc) = parse(format, data) else { return };
-    for s in SETTINGS {
+    for &s in Setting::ALL {
         let _ = observe(&doc, s, Some("grp"));
     }
     let _ = hookswitch_audit::evaluate(&doc, None, Profile::Sensitive);

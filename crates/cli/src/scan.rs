@@ -1,12 +1,12 @@
-//! Reading configuration files from disk and auditing them, in parallel.
+//! Reading configuration files from disk and auditing them, in parallel. The one loader
+//! (`read_input`, `understand`) serves `audit` and `harden`: each file is read and parsed once.
 
 use hookswitch_atomicfile::ReadError;
-use hookswitch_audit::{evaluate, FileReport};
+use hookswitch_audit::{evaluate, FileIdentity, FileReport};
 use hookswitch_controls::Profile;
-use hookswitch_vendors::layered::{mac_file_stem, merge, poly_config_files, yealink_boot_includes};
-use hookswitch_vendors::{detect, keys, parse, Detected, Document, Format, MAX_FILE_BYTES};
+use hookswitch_vendors::layered::{self, Effective};
+use hookswitch_vendors::{keys, Format, Loaded, MAX_FILE_BYTES};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -77,123 +77,144 @@ fn not_a_file(path: &Path) -> Result<Option<String>, std::io::Error> {
     }
 }
 
-/// Read an input of at most `MAX_FILE_BYTES`: Ok(Err(why)) if it is not a regular file or
-/// is too large (skipped, never read), Err for an IO error.
-pub fn read_regular(path: &Path) -> Result<Result<Vec<u8>, String>, std::io::Error> {
+/// Why an input was not read as data.
+#[derive(Debug)]
+pub enum NotRead {
+    /// Not a regular file, or too large: skipped, never read.
+    Skipped(String),
+    /// An IO error: the audit is incomplete.
+    Unreadable(std::io::Error),
+}
+
+impl std::fmt::Display for NotRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotRead::Skipped(why) => f.write_str(why),
+            NotRead::Unreadable(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The loader's one read: regular files only (never a FIFO or device, a symlinked
+/// directory or a symlink loop), at most `MAX_FILE_BYTES`.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, NotRead> {
+    match not_a_file(path) {
+        Ok(Some(why)) => return Err(NotRead::Skipped(why)),
+        Ok(None) => {}
+        Err(e) => return Err(NotRead::Unreadable(e)),
+    }
     match hookswitch_atomicfile::read_regular(path, MAX_FILE_BYTES as u64) {
-        Ok(b) => Ok(Ok(b)),
-        Err(ReadError::TooLarge { len, .. }) => Ok(Err(format!(
+        Ok(b) => Ok(b),
+        Err(ReadError::TooLarge { len, .. }) => Err(NotRead::Skipped(format!(
             "file is {len} bytes; files over 16 MiB are not read"
         ))),
-        Err(e @ ReadError::NotRegular(_)) => Ok(Err(e.to_string())),
-        Err(ReadError::Io(e)) => Err(e),
+        Err(e @ ReadError::NotRegular(_)) => Err(NotRead::Skipped(e.to_string())),
+        Err(ReadError::Io(e)) => Err(NotRead::Unreadable(e)),
     }
 }
 
-/// A layer file's bytes, if it is a regular file that can be read (the file's own report
-/// says why not).
-fn read_layer(path: &Path) -> Option<Vec<u8>> {
-    read_regular(path).ok()?.ok()
-}
-
-/// A file read and parsed, ready to evaluate.
-pub struct Loaded {
-    pub report: FileReport,
-    pub doc: Option<Document>,
-    /// The file could not be read (an IO error, not a parse error or a skip).
-    pub unreadable: bool,
-}
-
-/// Read, detect and parse one file. Never fails: problems land in the report.
-pub fn load(path: &Path) -> Loaded {
-    let mut report = FileReport::new(path.display().to_string());
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let read = not_a_file(path).and_then(|why| match why {
-        Some(why) => Ok(Err(why)),
-        None => read_regular(path),
-    });
-    let bytes = match read {
-        Ok(Ok(b)) => b,
-        Ok(Err(why)) => {
-            report.skipped = Some(why);
-            return Loaded {
-                report,
-                doc: None,
-                unreadable: false,
-            };
-        }
-        Err(e) => {
-            report.error = Some(format!("{}: {e}", report.path));
-            return Loaded {
-                report,
-                doc: None,
-                unreadable: true,
-            };
-        }
-    };
-    let Detected { format, model } = match detect(&name, &bytes) {
-        Ok(d) => d,
-        Err(why) => {
-            report.skipped = Some(why.to_string());
-            return Loaded {
-                report,
-                doc: None,
-                unreadable: false,
-            };
-        }
-    };
-    report.vendor = Some(format.vendor());
-    report.format = Some(format);
-    report.model = model;
-    match parse(format, &bytes) {
-        Ok(doc) => Loaded {
-            report,
-            doc: Some(doc),
-            unreadable: false,
-        },
-        Err(e) => {
-            report.error = Some(format!("{}:{e}", report.path));
-            Loaded {
-                report,
-                doc: None,
-                unreadable: false,
-            }
+/// Detect (unless the caller names the format) and parse an input's bytes, once.
+pub fn understand(path: &Path, bytes: &[u8], format: Option<Format>) -> Loaded {
+    match format {
+        Some(format) => hookswitch_vendors::load_as(format, bytes),
+        None => {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            hookswitch_vendors::load(&name, bytes)
         }
     }
 }
 
-fn family_for(report: &mut FileReport, fallback_model: Option<&str>) -> Option<&'static str> {
-    let vendor = report.vendor?;
-    if report.model.is_none() {
-        report.model = fallback_model.map(str::to_string);
+/// An input read once and understood once.
+pub struct Input {
+    pub path: PathBuf,
+    pub state: Result<Loaded, NotRead>,
+}
+
+/// How the audit reads a file (`read_input`; tests count the calls).
+pub type Reader<'a> = dyn Fn(&Path) -> Result<Vec<u8>, NotRead> + Sync + 'a;
+
+fn load(path: &Path, read: &Reader<'_>) -> Input {
+    Input {
+        path: path.to_path_buf(),
+        state: read(path).map(|bytes| understand(path, &bytes, None)),
     }
-    let family = report
+}
+
+impl Input {
+    fn unreadable(&self) -> bool {
+        matches!(self.state, Err(NotRead::Unreadable(_)))
+    }
+
+    /// The error a file's own report (or its device's) carries.
+    fn error(&self) -> Option<String> {
+        match &self.state {
+            Err(NotRead::Unreadable(e)) => Some(format!("{}: {e}", self.path.display())),
+            Ok(Loaded::Malformed { error, .. }) => Some(format!("{}:{error}", self.path.display())),
+            _ => None,
+        }
+    }
+
+    fn layer_view(&self) -> layered::Input<'_> {
+        layered::Input {
+            path: &self.path,
+            state: match &self.state {
+                Ok(l) => layered::InputState::Loaded(l),
+                Err(NotRead::Skipped(_)) => layered::InputState::Skipped,
+                Err(NotRead::Unreadable(_)) => layered::InputState::Failed,
+            },
+        }
+    }
+}
+
+fn family_for(file: &mut FileIdentity, fallback_model: Option<&str>) -> Option<&'static str> {
+    let vendor = file.vendor?;
+    if file.model.is_none() {
+        file.model = fallback_model.map(str::to_string);
+    }
+    let family = file
         .model
         .as_deref()
         .and_then(|m| keys::family_of(vendor, m));
-    report.family = family.map(str::to_string);
+    file.family = family.map(str::to_string);
     family
 }
 
-fn audit_loaded(mut l: Loaded, opts: &Options) -> FileReport {
-    let Some(doc) = l.doc else { return l.report };
+/// A file audited on its own. Never fails: problems land in the report.
+fn file_report(input: &Input, opts: &Options) -> FileReport {
+    let mut report = FileReport::new(input.path.display().to_string());
+    report.error = input.error();
+    let (detected, doc) = match &input.state {
+        Err(NotRead::Skipped(why)) => {
+            report.skipped = Some(why.clone());
+            return report;
+        }
+        Err(NotRead::Unreadable(_)) => return report,
+        Ok(Loaded::Unrecognised { why, .. }) => {
+            report.skipped = Some(why.to_string());
+            return report;
+        }
+        Ok(Loaded::Malformed { detected, .. }) => (detected, None),
+        Ok(Loaded::Config { detected, doc }) => (detected, Some(doc)),
+    };
+    report.identity = FileIdentity::new(detected.format, detected.model.clone());
+    let Some(doc) = doc else { return report };
     if doc.format == Format::PolyXml && doc.config_files.is_some() {
-        l.report.skipped = Some(
+        report.skipped = Some(
             "Poly master file: lists CONFIG_FILES rather than settings (used by --layered)".into(),
         );
-        return l.report;
+        return report;
     }
     if doc.format == Format::YealinkEncrypted {
-        l.report.warnings.push(
+        report.warnings.push(
             "weakly protected: Yealink AES-ECB encryption whose key wrapping uses a published RSA key; treat as cleartext and require HTTPS with trusted certificates".into(),
         );
     }
-    let family = family_for(&mut l.report, opts.model.as_deref());
-    l.report.findings = evaluate(&doc, family, opts.profile);
-    l.report
+    let family = family_for(&mut report.identity, opts.model.as_deref());
+    report.findings = evaluate(doc, family, opts.profile);
+    report
 }
 
 /// The reports, and how many inputs could not be read at all.
@@ -202,206 +223,87 @@ pub struct Audit {
     pub unreadable: usize,
 }
 
-/// Audit every file; reports come back in input order.
+/// Audit every file; reports come back in input order (with `--layered`, the files that
+/// make up a device are replaced by one report per device, after the rest).
 pub fn audit_files(files: &[PathBuf], opts: &Options) -> Audit {
+    audit_files_reading(files, opts, &read_input)
+}
+
+/// [`audit_files`] with the reader given: each file is read once, even with `--layered`.
+pub fn audit_files_reading(files: &[PathBuf], opts: &Options, read: &Reader<'_>) -> Audit {
     let progress = Progress::new(files.len() as u64, opts.progress);
-    let (reports, unreadable): (Vec<FileReport>, Vec<bool>) = files
-        .par_iter()
-        .map(|p| {
-            let loaded = load(p);
-            let unreadable = loaded.unreadable;
-            let r = audit_loaded(loaded, opts);
-            progress.tick();
-            (r, unreadable)
-        })
-        .unzip();
-    progress.finish();
-    let unreadable = unreadable.iter().filter(|u| **u).count();
-    let reports = if opts.layered {
-        layer(files, reports, opts)
+    let loaded = |p: &PathBuf| {
+        let input = load(p, read);
+        progress.tick();
+        input
+    };
+    let audit = if opts.layered {
+        // Layers need every file of a directory at hand, so all are kept until grouped.
+        let inputs: Vec<Input> = files.par_iter().map(loaded).collect();
+        Audit {
+            unreadable: inputs.iter().filter(|i| i.unreadable()).count(),
+            reports: layered_reports(&inputs, opts),
+        }
     } else {
-        reports
-    };
-    Audit {
-        reports,
-        unreadable,
-    }
-}
-
-/// `--layered`: replace the files that make up a device by one report per device.
-fn layer(files: &[PathBuf], standalone: Vec<FileReport>, opts: &Options) -> Vec<FileReport> {
-    let mut by_dir: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
-    for (i, f) in files.iter().enumerate() {
-        by_dir
-            .entry(f.parent().map(Path::to_path_buf).unwrap_or_default())
-            .or_default()
-            .push(i);
-    }
-    let mut consumed = vec![false; files.len()];
-    let mut devices = Vec::new();
-    for (dir, idx) in by_dir {
-        let names: BTreeMap<String, usize> = idx
-            .iter()
-            .filter_map(|&i| {
-                files[i]
-                    .file_name()
-                    .map(|n| (n.to_string_lossy().into_owned(), i))
+        let (reports, unreadable): (Vec<FileReport>, Vec<bool>) = files
+            .par_iter()
+            .map(|p| {
+                let input = loaded(p);
+                (file_report(&input, opts), input.unreadable())
             })
-            .collect();
-        for set in yealink_devices(&dir, &names)
-            .into_iter()
-            .chain(poly_devices(&dir, &names))
-        {
-            devices.push(audit_device(&dir, &set, files, &mut consumed, opts));
+            .unzip();
+        Audit {
+            reports,
+            unreadable: unreadable.iter().filter(|u| **u).count(),
         }
-    }
-    let mut out: Vec<FileReport> = standalone
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| !consumed[*i])
-        .map(|(_, r)| r)
-        .collect();
-    out.extend(devices);
-    out
-}
-
-/// A device: its name and its layer files, highest priority first.
-struct DeviceSet {
-    device: String,
-    layers: Vec<String>,
-}
-
-fn yealink_devices(dir: &Path, names: &BTreeMap<String, usize>) -> Vec<DeviceSet> {
-    let macs: Vec<String> = names
-        .keys()
-        .filter(|n| mac_file_stem(n).is_some())
-        .cloned()
-        .collect();
-    let commons: Vec<&String> = names
-        .keys()
-        .filter(|n| n.len() == 17 && n.starts_with("y0000000000") && n.ends_with(".cfg"))
-        .collect();
-    let boot = names
-        .keys()
-        .find(|n| n.ends_with(".boot"))
-        .and_then(|b| read_layer(&dir.join(b)))
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .map(|t| yealink_boot_includes(&t));
-    let mut out = Vec::new();
-    for mac in macs {
-        let content = read_layer(&dir.join(&mac)).unwrap_or_default();
-        if !matches!(
-            detect(&mac, &content),
-            Ok(Detected {
-                format: Format::YealinkV7x | Format::YealinkV8x,
-                ..
-            })
-        ) {
-            continue;
-        }
-        let stem = mac.trim_end_matches(".cfg");
-        // Later includes override earlier ones, so reverse for highest-first.
-        let mut layers: Vec<String> = match &boot {
-            Some(includes) => includes
-                .iter()
-                .map(|f| f.replace("{mac}", stem).replace("$mac", stem))
-                .filter(|f| names.contains_key(f))
-                .rev()
-                .collect(),
-            None if commons.len() == 1 => vec![mac.clone(), commons[0].clone()],
-            None => vec![mac.clone()],
-        };
-        if !layers.contains(&mac) {
-            layers.insert(0, mac.clone());
-        }
-        out.push(DeviceSet {
-            device: mac,
-            layers,
-        });
-    }
-    out
-}
-
-fn poly_devices(dir: &Path, names: &BTreeMap<String, usize>) -> Vec<DeviceSet> {
-    let load_master = |n: &str| -> Option<Document> {
-        let bytes = read_layer(&dir.join(n))?;
-        let doc = parse(Format::PolyXml, &bytes).ok()?;
-        doc.config_files.is_some().then_some(doc)
     };
-    let default_master = names
-        .contains_key("000000000000.cfg")
-        .then(|| load_master("000000000000.cfg"))
-        .flatten();
-    // Phones are known by their MAC-prefixed files (<mac>.cfg, <mac>-user.cfg, …).
-    let mut macs: Vec<String> = names
-        .keys()
-        .filter_map(|n| {
-            let stem: String = n.chars().take(12).collect();
-            (stem.len() == 12
-                && stem.bytes().all(|b| b.is_ascii_hexdigit())
-                && stem != "000000000000")
-                .then(|| stem.to_ascii_lowercase())
-        })
-        .collect();
-    macs.dedup();
-    let mut out = Vec::new();
-    for mac in macs {
-        let own = names
-            .keys()
-            .find(|n| n.eq_ignore_ascii_case(&format!("{mac}.cfg")))
-            .and_then(|n| load_master(n));
-        let Some(master) = own.as_ref().or(default_master.as_ref()) else {
-            continue;
-        };
-        let layers: Vec<String> = poly_config_files(master, &mac)
-            .into_iter()
-            .filter_map(|f| names.keys().find(|n| n.eq_ignore_ascii_case(&f)).cloned())
-            .collect();
-        if !layers.is_empty() {
-            out.push(DeviceSet {
-                device: mac,
-                layers,
-            });
-        }
-    }
-    out
+    progress.finish();
+    audit
 }
 
-fn audit_device(
-    dir: &Path,
-    set: &DeviceSet,
-    files: &[PathBuf],
-    consumed: &mut [bool],
+/// `--layered`: the files no device uses, each on its own, then one report per device.
+fn layered_reports(inputs: &[Input], opts: &Options) -> Vec<FileReport> {
+    let views: Vec<layered::Input> = inputs.iter().map(Input::layer_view).collect();
+    let devices = layered::devices(&views);
+    let effective: Vec<Effective> = devices.par_iter().map(|d| d.effective(&views)).collect();
+    let mut used = vec![false; inputs.len()];
+    for (d, e) in devices.iter().zip(&effective) {
+        for &i in d.used_layers(e) {
+            used[i] = true;
+        }
+    }
+    let mut reports: Vec<FileReport> = inputs
+        .par_iter()
+        .zip(&used)
+        .filter(|(_, used)| !**used)
+        .map(|(input, _)| file_report(input, opts))
+        .collect();
+    reports.par_extend(
+        devices
+            .par_iter()
+            .zip(effective)
+            .map(|(d, e)| device_report(d, e, inputs, opts)),
+    );
+    reports
+}
+
+fn device_report(
+    device: &layered::Device,
+    effective: Effective,
+    inputs: &[Input],
     opts: &Options,
 ) -> FileReport {
-    let mut report = FileReport::new(dir.join(&set.device).display().to_string());
-    report.layers = set.layers.clone();
-    let mut docs = Vec::new();
-    for layer in &set.layers {
-        let path = dir.join(layer);
-        if let Some(i) = files.iter().position(|f| *f == path) {
-            consumed[i] = true;
-        }
-        let l = load(&path);
-        if let Some(e) = l.report.error {
-            report.error = Some(e);
-            return report;
-        }
-        if let Some(doc) = l.doc {
-            report.vendor = l.report.vendor;
-            report.format = l.report.format;
-            report.model = report.model.take().or(l.report.model);
-            docs.push(doc);
+    let mut report = FileReport::new(device.path.display().to_string());
+    report.layers = device.layer_names.clone();
+    match effective {
+        Effective::Failed { at } => report.error = inputs[device.layers[at]].error(),
+        Effective::NothingRead => report.skipped = Some("no layer could be read".into()),
+        Effective::Merged { doc, model } => {
+            report.identity = FileIdentity::new(doc.format, model);
+            let family = family_for(&mut report.identity, opts.model.as_deref());
+            report.findings = evaluate(&doc, family, opts.profile);
         }
     }
-    let Some(format) = report.format else {
-        report.skipped = Some("no layer could be read".into());
-        return report;
-    };
-    let refs: Vec<&Document> = docs.iter().collect();
-    let merged = merge(format, &refs);
-    let family = family_for(&mut report, opts.model.as_deref());
-    report.findings = evaluate(&merged, family, opts.profile);
     report
 }
 

@@ -6,63 +6,53 @@
 use serde::Serialize;
 use std::fmt;
 
-/// One normalized endpoint setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Setting {
-    TelnetServer,
-    SshServer,
-    WebUi,
-    WebPlainHttp,
-    Snmp,
-    SnmpSecurity,
-    Bluetooth,
-    Wifi,
-    PcPort,
-    PcPortMirror,
-    PcVoiceVlanAccess,
-    Speakerphone,
-    AppInstall,
-    RemoteActions,
-    ProvisioningTransport,
-    ProvisioningCertCheck,
-    FirmwareTransport,
-    PeerFirmwareSharing,
-    ConfigSigning,
-    SipTransport,
-    SrtpRequired,
-    TlsMinimum,
-    AdminPassword,
+/// Declares [`Setting`] with its names and [`Setting::ALL`], so a new setting is one line.
+macro_rules! settings {
+    ($($variant:ident = $name:literal,)*) => {
+        /// One normalized endpoint setting.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Setting {
+            $($variant,)*
+        }
+
+        impl Setting {
+            /// Every setting, in declaration order.
+            pub const ALL: &'static [Setting] = &[$(Setting::$variant,)*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Setting::$variant => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl Setting {
-    pub fn name(self) -> &'static str {
-        match self {
-            Setting::TelnetServer => "telnet_server",
-            Setting::SshServer => "ssh_server",
-            Setting::WebUi => "web_ui",
-            Setting::WebPlainHttp => "web_plain_http",
-            Setting::Snmp => "snmp",
-            Setting::SnmpSecurity => "snmp_security",
-            Setting::Bluetooth => "bluetooth",
-            Setting::Wifi => "wifi",
-            Setting::PcPort => "pc_port",
-            Setting::PcPortMirror => "pc_port_mirror",
-            Setting::PcVoiceVlanAccess => "pc_voice_vlan_access",
-            Setting::Speakerphone => "speakerphone",
-            Setting::AppInstall => "app_install",
-            Setting::RemoteActions => "remote_actions",
-            Setting::ProvisioningTransport => "provisioning_transport",
-            Setting::ProvisioningCertCheck => "provisioning_cert_check",
-            Setting::FirmwareTransport => "firmware_transport",
-            Setting::PeerFirmwareSharing => "peer_firmware_sharing",
-            Setting::ConfigSigning => "config_signing",
-            Setting::SipTransport => "sip_transport",
-            Setting::SrtpRequired => "srtp_required",
-            Setting::TlsMinimum => "tls_minimum",
-            Setting::AdminPassword => "admin_password",
-        }
-    }
+settings! {
+    TelnetServer = "telnet_server",
+    SshServer = "ssh_server",
+    WebUi = "web_ui",
+    WebPlainHttp = "web_plain_http",
+    Snmp = "snmp",
+    SnmpSecurity = "snmp_security",
+    Bluetooth = "bluetooth",
+    Wifi = "wifi",
+    PcPort = "pc_port",
+    PcPortMirror = "pc_port_mirror",
+    PcVoiceVlanAccess = "pc_voice_vlan_access",
+    Speakerphone = "speakerphone",
+    AppInstall = "app_install",
+    RemoteActions = "remote_actions",
+    ProvisioningTransport = "provisioning_transport",
+    ProvisioningCertCheck = "provisioning_cert_check",
+    FirmwareTransport = "firmware_transport",
+    PeerFirmwareSharing = "peer_firmware_sharing",
+    ConfigSigning = "config_signing",
+    SipTransport = "sip_transport",
+    SrtpRequired = "srtp_required",
+    TlsMinimum = "tls_minimum",
+    AdminPassword = "admin_password",
 }
 
 impl fmt::Display for Setting {
@@ -145,6 +135,22 @@ impl fmt::Display for Value {
             Value::Tls(v) => write!(f, "{v:?}"),
             Value::Snmp(s) => write!(f, "{s:?}"),
             Value::Secret(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_is_named_as_it_is_serialized() {
+        for &s in Setting::ALL {
+            assert_eq!(
+                serde_json::to_value(s).unwrap(),
+                serde_json::Value::from(s.name()),
+                "{s:?}"
+            );
         }
     }
 }

@@ -6,11 +6,14 @@
 //!   [`crypto::Signer`] trait every private key is used through.
 //! - [`client`]: a sans-IO client (TUF spec section 5): it says which file to fetch and
 //!   how long it may be, and judges the bytes it is given. Drivers do the IO.
-//! - [`repo`]: building and signing metadata (hashed bins for per-device config).
+//! - `repo` (feature `repo`): building and signing metadata (hashed bins for per-device
+//!   config); `ceremony` (feature `ceremony`): the offline signing request format;
+//!   `testkit` (feature `testkit`): an in-memory repository with all keys, for tests only.
 //! - [`time`]: RFC 3339 `...Z` timestamps to Unix seconds; the caller supplies "now".
 //!
 //! Pure: no IO, no clock, no randomness.
 
+#[cfg(feature = "ceremony")]
 pub mod ceremony;
 pub mod client;
 pub mod crypto;
@@ -18,7 +21,9 @@ pub mod digest;
 pub mod driver;
 pub mod enrollment;
 pub mod metadata;
+#[cfg(any(test, feature = "repo"))]
 pub mod repo;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod time;
 

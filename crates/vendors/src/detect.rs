@@ -33,19 +33,6 @@ impl std::fmt::Display for Unrecognised {
 
 /// Markers of Yealink's AES-encrypted configuration files.
 const YEALINK_ENCRYPTED_MARKERS: [&str; 2] = ["#!key_ciphertext:", "#!---BEGIN CONFIG DATA---"];
-/// Yealink keys that firmware V80+ prefixes with `static.`.
-pub(crate) const YEALINK_STATIC_PREFIXES: [&str; 9] = [
-    "network.",
-    "auto_provision.",
-    "security.",
-    "wui.",
-    "firmware.",
-    "wifi.",
-    "bluetooth.",
-    "trusted_certificates.",
-    "openvpn.",
-];
-
 pub fn is_binary(bytes: &[u8]) -> bool {
     bytes.iter().take(8192).any(|&b| b == 0)
 }
@@ -162,7 +149,7 @@ fn detect_kv(body: &str, file_name: &str) -> Result<Format, Unrecognised> {
         } else if key.contains('.') {
             dotted += 1;
             static_prefixed |= key.starts_with("static.");
-            v7_keys |= YEALINK_STATIC_PREFIXES.iter().any(|p| key.starts_with(p));
+            v7_keys |= crate::keys::yealink_static_group(key);
         }
     }
     let yealink_name = file_name.starts_with("y0000") || body.starts_with("#!version:");

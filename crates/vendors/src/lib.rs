@@ -11,11 +11,13 @@ mod document;
 mod formats;
 pub mod keys;
 pub mod layered;
+mod load;
 mod observe;
 pub mod patch;
 
 pub use detect::{detect, is_binary, Detected, Unrecognised};
 pub use document::{Document, Entry, ParseError, Slot};
+pub use load::{load, load_as, Loaded};
 pub use observe::{observe, Observation, Observed};
 
 use hookswitch_controls::Setting;

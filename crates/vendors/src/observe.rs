@@ -1,6 +1,5 @@
 //! Read normalized settings out of a parsed document through the vendor key tables.
 
-use crate::detect::YEALINK_STATIC_PREFIXES;
 use crate::keys::{self, pattern_matches, KeyRule};
 use crate::{unsupported_reason, Document, Entry, Format};
 use hookswitch_controls::{Setting, Value};
@@ -35,9 +34,7 @@ pub(crate) fn doc_key(format: Format, key: &str) -> Option<Cow<'static, str>> {
     let owned = |s: &str| Some(Cow::Owned(s.to_string()));
     match format {
         Format::YealinkV7x => match key.strip_prefix("static.") {
-            Some(rest) if YEALINK_STATIC_PREFIXES.iter().any(|p| rest.starts_with(p)) => {
-                owned(rest)
-            }
+            Some(rest) if keys::yealink_static_group(rest) => owned(rest),
             _ => owned(key),
         },
         Format::GrandstreamXmlV2 => keys::grandstream_alias(key).map(Cow::Borrowed),

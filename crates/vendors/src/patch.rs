@@ -6,6 +6,7 @@ use crate::keys::{self, pattern_matches};
 use crate::observe::doc_key;
 use crate::{parse, Document, Format, ParseError};
 use hookswitch_controls::{config_controls, Profile, Setting};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// A key and the value to write, spelled as the document writes them.
@@ -65,6 +66,13 @@ pub fn skeleton_for_model(format: Format, model: Option<&str>) -> String {
     }
 }
 
+fn refuse_unwritable(format: Format) -> Result<(), ParseError> {
+    if format.writable() {
+        return Ok(());
+    }
+    Err(ParseError { line: 1, col: 1, reason: format!("{format} files cannot be written: they are encrypted with a published key; provision plain files over HTTPS instead") })
+}
+
 /// CUCM keys that live directly under `<device>`; the rest go in `<vendorConfig>`.
 const CUCM_DEVICE_LEVEL: &[&str] = &["deviceSecurityMode", "transportLayerProtocol"];
 
@@ -76,17 +84,26 @@ pub fn harden(
     profile: Profile,
     family: Option<&str>,
 ) -> Result<Hardened, ParseError> {
-    if !format.writable() {
-        return Err(ParseError { line: 1, col: 1, reason: format!("{format} files cannot be written: they are encrypted with a published key; provision plain files over HTTPS instead") });
-    }
+    refuse_unwritable(format)?;
     let bytes = input.unwrap_or(skeleton(format).as_bytes());
-    let mut doc = parse(format, bytes)?;
+    harden_parsed(&parse(format, bytes)?, bytes, profile, family)
+}
+
+/// [`harden`] for a file the caller has already parsed: `doc` is `bytes` parsed.
+pub fn harden_parsed(
+    doc: &Document,
+    bytes: &[u8],
+    profile: Profile,
+    family: Option<&str>,
+) -> Result<Hardened, ParseError> {
+    let format = doc.format;
+    refuse_unwritable(format)?;
     if doc.config_files.is_some() {
         return Err(ParseError { line: 1, col: 1, reason: "a Poly master file lists CONFIG_FILES and holds no settings: harden the files it lists".into() });
     }
     // `<root/>` cannot take children: open it up first (only the root tag's bytes change).
     let expanded;
-    let bytes = match doc.self_closing_root.clone() {
+    let (doc, bytes) = match doc.self_closing_root.clone() {
         Some(span) => {
             let tag = String::from_utf8_lossy(&bytes[span.clone()]);
             let open = tag.trim_end_matches('>').trim_end_matches('/').trim_end();
@@ -95,10 +112,9 @@ pub fn harden(
             v.extend_from_slice(format!("{open}>{}</{root}>", doc.newline).as_bytes());
             v.extend_from_slice(&bytes[span.end..]);
             expanded = v;
-            doc = parse(format, &expanded)?;
-            &expanded[..]
+            (Cow::Owned(parse(format, &expanded)?), &expanded[..])
         }
-        None => bytes,
+        None => (Cow::Borrowed(doc), bytes),
     };
     let (wanted, not_expressible) = wanted_pairs(&doc, profile, family);
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();

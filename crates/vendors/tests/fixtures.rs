@@ -320,3 +320,50 @@ fn a_second_byte_order_mark_is_an_error_not_a_shift() {
     let e = parse(Format::CiscoCucm, input).unwrap_err();
     assert!(e.reason.contains("byte-order mark"), "{e}");
 }
+
+/// `harden` run on a document the loader already parsed gives what `harden` gives from bytes.
+#[test]
+fn hardening_a_loaded_document_equals_hardening_its_bytes() {
+    use hookswitch_controls::Profile;
+    use hookswitch_vendors::{load, patch, Loaded};
+    let mut inputs: Vec<(String, Vec<u8>)> = [
+        "poly/site.cfg",
+        "poly/000000000000.cfg",
+        "yealink/y000000000096.cfg",
+        "yealink/y000000000044.cfg",
+        "yealink/001565112233.cfg",
+        "cisco/SEP001122AABBCC.cnf.xml",
+        "cisco/mpp-8861-insecure.xml",
+        "grandstream/cfggrp2612.txt",
+        "grandstream/cfggrp2616-alias.xml",
+        "snom/snomD785-000413AABBCC.htm",
+    ]
+    .into_iter()
+    .map(example)
+    .collect();
+    // A self-closing root is opened up (and parsed again) inside harden.
+    inputs.push(("site.cfg".into(), b"<polycomConfig/>\n".to_vec()));
+    for (name, bytes) in inputs {
+        let Loaded::Config { detected, doc } = load(&name, &bytes) else {
+            panic!("{name} does not load")
+        };
+        let family = detected
+            .model
+            .as_deref()
+            .and_then(|m| keys::family_of(detected.format.vendor(), m));
+        let from_bytes = patch::harden(detected.format, Some(&bytes), Profile::Sensitive, family);
+        let from_doc = patch::harden_parsed(&doc, &bytes, Profile::Sensitive, family);
+        match (from_bytes, from_doc) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.bytes, b.bytes, "{name}");
+                assert_eq!(a.changes, b.changes, "{name}");
+                assert!(
+                    !a.changes.is_empty() || name.contains("000000000000"),
+                    "{name}"
+                );
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "{name}"),
+            (a, b) => panic!("{name}: {a:?} vs {b:?}"),
+        }
+    }
+}

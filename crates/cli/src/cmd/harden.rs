@@ -2,7 +2,8 @@
 
 use crate::flags::HardenArgs;
 use crate::output::emit;
-use hookswitch_vendors::{keys, patch, Format, Vendor};
+use crate::scan::{read_input, understand};
+use hookswitch_vendors::{keys, patch, Format, Loaded, Vendor};
 
 pub fn run(args: HardenArgs) -> Result<u8, String> {
     let HardenArgs {
@@ -13,27 +14,21 @@ pub fn run(args: HardenArgs) -> Result<u8, String> {
         input,
         output,
     } = args;
-    let bytes = match &input {
-        Some(p) => Some(
-            crate::scan::read_regular(p)
-                .map_err(|e| e.to_string())
-                .and_then(|r| r)
-                .map_err(|e| format!("{}: {e}", p.display()))?,
-        ),
+    // The audit's loader: one read, one detection (unless --file-format), one parse.
+    let loaded = match &input {
+        Some(p) => {
+            let bytes = read_input(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            match understand(p, &bytes, file_format) {
+                Loaded::Unrecognised { why, .. } => return Err(format!("{}: {why}", p.display())),
+                Loaded::Config { detected, doc } => Some((detected.format, Ok(doc), bytes)),
+                Loaded::Malformed { detected, error } => Some((detected.format, Err(error), bytes)),
+            }
+        }
         None => None,
     };
-    let format = match (file_format, &bytes, &input) {
-        (Some(f), _, _) => f,
-        (None, Some(b), Some(p)) => {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            hookswitch_vendors::detect(&name, b)
-                .map_err(|e| format!("{}: {e}", p.display()))?
-                .format
-        }
-        _ => Format::default_for(vendor),
+    let format = match &loaded {
+        Some((format, _, _)) => *format,
+        None => file_format.unwrap_or(Format::default_for(vendor)),
     };
     if format.vendor() != vendor {
         return Err(format!(
@@ -48,20 +43,26 @@ pub fn run(args: HardenArgs) -> Result<u8, String> {
             model.unwrap_or_default()
         ));
     }
-    // A new file records its model, so auditing it later needs no --model.
-    let bytes = bytes.or_else(|| {
-        model
-            .as_deref()
-            .map(|m| patch::skeleton_for_model(format, Some(m)).into_bytes())
-    });
-    let hardened =
-        patch::harden(format, bytes.as_deref(), profile.into(), family).map_err(|e| {
-            let src = input
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "(skeleton)".into());
-            format!("{src}:{e}")
-        })?;
+    let hardened = match &loaded {
+        Some((_, doc, bytes)) => doc
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|doc| patch::harden_parsed(doc, bytes, profile.into(), family)),
+        // A new file records its model, so auditing it later needs no --model.
+        None => {
+            let skeleton = model
+                .as_deref()
+                .map(|m| patch::skeleton_for_model(format, Some(m)).into_bytes());
+            patch::harden(format, skeleton.as_deref(), profile.into(), family)
+        }
+    }
+    .map_err(|e| {
+        let src = input
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(skeleton)".into());
+        format!("{src}:{e}")
+    })?;
     for c in &hardened.changes {
         match &c.old {
             Some(old) => eprintln!("changed {}: {old:?} -> {:?}", c.key, c.new),

@@ -14,6 +14,7 @@ use crate::{Format, Vendor};
 use hookswitch_controls::{FetchScheme, SecretState, Setting, Value};
 
 pub use grandstream::family_of as grandstream_family;
+pub(crate) use yealink::is_static_group as yealink_static_group;
 
 /// How the raw value(s) of a rule's keys become a normalized value.
 #[derive(Clone, Copy)]

@@ -53,6 +53,28 @@ const SIP_TRANSPORT: &[(&str, Value)] = &[
     ("3", Value::Sip(SipTransport::Negotiated)),
 ];
 
+/// `static.` groups of V8x firmware that no rule reads yet; they still tell V7x files
+/// (which drop the prefix) from V8x ones. Groups the rules use are taken from the rules.
+const OTHER_STATIC_GROUPS: &[&str] = &["bluetooth", "trusted_certificates", "openvpn"];
+
+/// Is `key` (as V7x writes it, without `static.`) in a group V8x firmware prefixes with
+/// `static.`? The groups come from the rules' keys, so a new key needs no other edit.
+pub(crate) fn is_static_group(key: &str) -> bool {
+    let Some((group, _)) = key.split_once('.') else {
+        return false;
+    };
+    let in_group = |k: &str| {
+        k.strip_prefix("static.")
+            .and_then(|rest| rest.strip_prefix(group))
+            .is_some_and(|rest| rest.starts_with('.'))
+    };
+    OTHER_STATIC_GROUPS.contains(&group)
+        || RULES
+            .iter()
+            .flat_map(|r| r.keys.iter().chain(r.harden.iter().map(|(k, _)| k)))
+            .any(|k| in_group(k))
+}
+
 pub(super) static RULES: &[KeyRule] = &[
     KeyRule {
         setting: S::WebUi,
@@ -201,3 +223,42 @@ pub(super) static RULES: &[KeyRule] = &[
         source: "S1",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_groups_come_from_the_rules() {
+        // Groups the rules use, and the others V8x templates show.
+        for key in [
+            "network.snmp.enable",
+            "auto_provision.server.url",
+            "security.trust_certificates",
+            "wui.http_enable",
+            "firmware.url",
+            "wifi.enable",
+            "bluetooth.enable",
+            "trusted_certificates.x",
+            "openvpn.enable",
+        ] {
+            assert!(is_static_group(key), "{key}");
+        }
+        for rule in RULES {
+            for key in rule.keys.iter().filter_map(|k| k.strip_prefix("static.")) {
+                assert!(is_static_group(key), "{key}");
+            }
+        }
+        // Keys V8x writes without `static.`, and prefixes that are not a whole group.
+        for key in [
+            "features.bluetooth_enable",
+            "account.1.srtp_encryption",
+            "push_xml.server",
+            "network",
+            "networking.x",
+            "wifix.enable",
+        ] {
+            assert!(!is_static_group(key), "{key}");
+        }
+    }
+}
