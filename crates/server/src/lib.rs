@@ -145,9 +145,14 @@ pub fn check_no_keys(config: &Config) -> Result<(), String> {
     keyscan::refuse_private_keys(&[&config.repo], &files)
 }
 
-fn load(repo: &Path, root: &[u8], previous: Option<&Index>) -> Result<Index, String> {
-    keyscan::refuse_private_keys(&[repo], &[])?;
-    Index::load(repo, root, now()?, previous)
+fn load(
+    repo: &Path,
+    root: &[u8],
+    previous: &Index,
+    scanned: &mut keyscan::Scanned,
+) -> Result<Index, String> {
+    scanned.rescan(repo)?;
+    Index::load(repo, root, now()?, Some(previous))
 }
 
 /// Check, load and verify, bind, and serve in the background on the current tokio runtime.
@@ -245,6 +250,7 @@ async fn watch(repo: PathBuf, root: Vec<u8>, poll: Duration, shared: Arc<Shared>
     // A version that failed is tried again only when the files change, or after a while
     // (a publication may have been caught half-way).
     let mut failed: Option<((Vec<u8>, bool), std::time::Instant)> = None;
+    let scanned = Arc::new(std::sync::Mutex::new(keyscan::Scanned::default()));
     loop {
         tokio::time::sleep(poll).await;
         let current = shared.index();
@@ -263,10 +269,14 @@ async fn watch(repo: PathBuf, root: Vec<u8>, poll: Duration, shared: Arc<Shared>
         if unchanged || failed_lately {
             continue;
         }
-        let (r, root2, prev) = (repo.clone(), root.clone(), current.clone());
-        let loaded = tokio::task::spawn_blocking(move || load(&r, &root2, Some(&prev)))
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+        let (r, root2, prev, scanned) =
+            (repo.clone(), root.clone(), current.clone(), scanned.clone());
+        let loaded = tokio::task::spawn_blocking(move || {
+            let mut scanned = scanned.lock().unwrap_or_else(|p| p.into_inner());
+            load(&r, &root2, &prev, &mut scanned)
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
         match loaded {
             Ok(new) => {
                 let v = new.version().clone();

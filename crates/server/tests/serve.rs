@@ -679,15 +679,30 @@ fn tls_sessions_resume_with_tickets() {
     let served = Served::start(f.config()).unwrap();
     let port = served.running.as_ref().unwrap().addr.port();
     let session = f.path("session.pem");
+    // One HTTP/1.0 request, and s_client reads until the server closes: a TLS 1.3 ticket
+    // comes after the handshake, so it must not hang up first.
     let s_client = |extra: &[&std::ffi::OsStr]| {
-        let out = Command::new("openssl")
-            .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        use std::io::Write;
+        let mut child = Command::new("openssl")
+            .args([
+                "s_client",
+                "-ign_eof",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+            ])
             .arg("-CAfile")
             .arg(&f.ca)
             .args(extra)
-            .stdin(std::process::Stdio::null())
-            .output()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
             .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"GET /metadata/timestamp.json HTTP/1.0\r\n\r\n")
+            .unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     for version in ["-tls1_3", "-tls1_2"] {
