@@ -84,6 +84,8 @@ pub enum Command {
     Repo(RepoCmd),
     /// Run the online signer (snapshot, timestamp, optionally config bins).
     Signer(SignerArgs),
+    /// Serve the published repository, verified, to agents and phones over HTTPS.
+    Serve(ServeArgs),
     /// Write what is loaded onto an endpoint out of band: the trusted root and its identity.
     Enroll(EnrollArgs),
     /// Print the controls catalogue.
@@ -170,6 +172,44 @@ pub struct SignerArgs {
     pub tls_cert: Option<PathBuf>,
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The repository `repo publish` writes; only its verified metadata/ and targets/ files
+    /// are served.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// The pinned trusted root (a root.json); every served version must chain from it.
+    #[arg(long)]
+    pub root: PathBuf,
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// The server's PEM certificate chain.
+    #[arg(long)]
+    pub tls_cert: PathBuf,
+    /// The server's PEM private key: the only key it holds, outside the repository.
+    #[arg(long)]
+    pub tls_key: PathBuf,
+    /// Trust device certificates this CA issued; the device ID is the subject CN unless
+    /// `id=` says otherwise, and `pattern=` (last; matches the whole field) may extract it
+    /// with its first group. Repeatable.
+    #[arg(
+        long = "client-ca",
+        value_name = "PEM[,id=cn|san-dns|san-uri][,pattern=REGEX]"
+    )]
+    pub client_ca: Vec<hookswitch_server::tls::ClientCa>,
+    /// Prometheus metrics (`/metrics`) on a separate plain-HTTP listener.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Public files (metadata, firmware) over plain HTTP too; never a config.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub plain_http: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub db: DatabaseArg,
+    /// How often the repository is checked for a new version, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub poll_ms: u64,
 }
 
 #[derive(Debug, clap::Args)]

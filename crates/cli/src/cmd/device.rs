@@ -19,7 +19,8 @@ pub fn run(cmd: DeviceCmd) -> Result<u8, String> {
     runtime.block_on(device(cmd))
 }
 
-async fn open(db: DatabaseArg) -> Result<Store, String> {
+/// The store a command names (`--database`, `$HOOKSWITCH_DATABASE`, or the default file).
+pub(super) async fn open(db: DatabaseArg) -> Result<Store, String> {
     let url = hookswitch_store::database_url(db.database).map_err(|e| e.to_string())?;
     Store::open(&url).await.map_err(|e| e.to_string())
 }
