@@ -144,9 +144,9 @@ pub struct DirFiles {
 
 impl DirFiles {
     pub fn new(root: &Path, max_file_len: u64) -> io::Result<DirFiles> {
-        let root = root.canonicalize().map_err(|e| {
-            io::Error::new(e.kind(), format!("tftp root {}: {e}", root.display()))
-        })?;
+        let root = root
+            .canonicalize()
+            .map_err(|e| io::Error::new(e.kind(), format!("tftp root {}: {e}", root.display())))?;
         if !root.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -301,7 +301,10 @@ mod tests {
 
     #[test]
     fn names_that_climb_out_are_refused() {
-        assert_eq!(check_name("boot/y000000000000.cfg"), Ok("boot/y000000000000.cfg"));
+        assert_eq!(
+            check_name("boot/y000000000000.cfg"),
+            Ok("boot/y000000000000.cfg")
+        );
         assert_eq!(check_name("root.json"), Ok("root.json"));
         assert_eq!(check_name("..."), Ok("..."));
         assert_eq!(check_name(""), Err(BadName::Empty));

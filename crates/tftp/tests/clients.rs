@@ -46,10 +46,15 @@ fn start(serve: impl FnOnce(tokio::net::UdpSocket) -> ServeFuture + Send + 'stat
     std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         rt.block_on(async move {
-            let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+            let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
             tx.send(socket.local_addr().expect("addr")).expect("send");
             // Spawned, so the serve future must be Send (hookswitch serve spawns it).
-            tokio::spawn(serve(socket)).await.expect("join").expect("serve");
+            tokio::spawn(serve(socket))
+                .await
+                .expect("join")
+                .expect("serve");
         });
     });
     rx.recv().expect("server started")
@@ -58,7 +63,12 @@ fn start(serve: impl FnOnce(tokio::net::UdpSocket) -> ServeFuture + Send + 'stat
 type ServeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
 
 fn start_files(files: Vec<(&'static str, Vec<u8>)>, limits: Limits) -> SocketAddr {
-    let files = Files(files.into_iter().map(|(n, b)| (n, Bytes::from(b))).collect());
+    let files = Files(
+        files
+            .into_iter()
+            .map(|(n, b)| (n, Bytes::from(b)))
+            .collect(),
+    );
     let files: Arc<dyn PublicFiles> = Arc::new(files);
     start(move |socket| Box::pin(hookswitch_tftp::serve(socket, files, limits)))
 }
@@ -91,14 +101,20 @@ fn curl_fetches_a_mebibyte_intact_at_each_blksize_and_sees_tsize() {
     let dir = tempfile::tempdir().unwrap();
     for blksize in ["512", "1428", "8192"] {
         let out_path = dir.path().join(format!("got-{blksize}"));
-        let out = curl(addr, "firmware.bin", &["--tftp-blksize", blksize], &out_path);
+        let out = curl(
+            addr,
+            "firmware.bin",
+            &["--tftp-blksize", blksize],
+            &out_path,
+        );
         assert!(out.status.success(), "blksize {blksize}: {}", stderr(&out));
         let got = std::fs::read(&out_path).unwrap();
         assert_eq!(got.len(), data.len(), "blksize {blksize}");
         assert_eq!(sha256(&got), sha256(&data), "blksize {blksize}");
         let log = stderr(&out);
         assert!(
-            log.contains("got option=(blksize) value=(") && log.contains(&format!("value=({blksize})")),
+            log.contains("got option=(blksize) value=(")
+                && log.contains(&format!("value=({blksize})")),
             "blksize {blksize} not acknowledged: {log}"
         );
         assert!(
@@ -120,7 +136,11 @@ fn blksize_above_the_limit_is_granted_at_the_limit() {
     let out_path = dir.path().join("got");
     let out = curl(addr, "big-blocks", &["--tftp-blksize", "8192"], &out_path);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("got option=(blksize) value=(1024)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("got option=(blksize) value=(1024)"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(sha256(&std::fs::read(&out_path).unwrap()), sha256(&data));
 }
 
@@ -139,11 +159,21 @@ fn block_numbers_roll_over_past_65535() {
 #[test]
 fn tftp_hpa_fetches_without_options() {
     let data = noise(300_000, 4);
-    let addr = start_files(vec![("boot/y000000000000.cfg", data.clone())], Limits::default());
+    let addr = start_files(
+        vec![("boot/y000000000000.cfg", data.clone())],
+        Limits::default(),
+    );
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("got");
     let out = Command::new("tftp")
-        .args(["-m", "binary", "127.0.0.1", &addr.port().to_string(), "-c", "get"])
+        .args([
+            "-m",
+            "binary",
+            "127.0.0.1",
+            &addr.port().to_string(),
+            "-c",
+            "get",
+        ])
         .arg("boot/y000000000000.cfg")
         .arg(&out_path)
         .output()
@@ -159,7 +189,15 @@ fn atftp_negotiates_windowsize() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("got");
     let out = Command::new("atftp")
-        .args(["--option", "windowsize 8", "--option", "blksize 1428", "--trace", "-g", "-r"])
+        .args([
+            "--option",
+            "windowsize 8",
+            "--option",
+            "blksize 1428",
+            "--trace",
+            "-g",
+            "-r",
+        ])
         .arg("firmware.bin")
         .arg("-l")
         .arg(&out_path)
@@ -168,7 +206,17 @@ fn atftp_negotiates_windowsize() {
         .expect("atftp is installed (scripts/setup.sh)");
     let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("windowsize: 8"), "windowsize not acknowledged: {log}");
+    let oack = log
+        .lines()
+        .find(|l| l.starts_with("received OACK"))
+        .unwrap_or_default();
+    assert!(
+        oack.contains("windowsize: 8"),
+        "windowsize not acknowledged: {log}"
+    );
+    // One ACK per window of eight blocks, not per block.
+    assert!(log.contains("sent ACK <block: 8>"), "{log}");
+    assert!(!log.contains("sent ACK <block: 1>"), "{log}");
     assert_eq!(sha256(&std::fs::read(&out_path).unwrap()), sha256(&data));
 }
 
@@ -258,7 +306,9 @@ fn transfers_past_the_limit_are_refused_until_a_slot_frees() {
     let addr = start_files(vec![("small", b"hello".to_vec())], limits);
     // Hold the one slot: a plain RRQ whose only DATA block we have not acknowledged yet.
     let holder = UdpSocket::bind("127.0.0.1:0").unwrap();
-    holder.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    holder
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     holder.send_to(b"\0\x01small\0octet\0", addr).unwrap();
     let mut buf = [0u8; 600];
     let (len, tid) = holder.recv_from(&mut buf).unwrap();
