@@ -1,24 +1,28 @@
 //! Read-only TFTP for the first boot of legacy phones.
 //!
-//! The protocol (RFC 1350, option negotiation RFC 2347, blksize 2348, tsize 2349, windowsize
-//! 7440, retransmission, one ephemeral socket per transfer, block-number rollover to 0) is
-//! `async-tftp`'s; this crate decides what may be served: only names a [`PublicFiles`] set
-//! answers for, never a write, never a path that climbs out (`..`, absolute, NUL), and no more
-//! than [`Limits::max_transfers`] transfers at once. netascii requests are served byte for byte
-//! as octet (async-tftp does not convert, and does not tell the handler the mode).
+//! RFC 1350 with option negotiation (RFC 2347), blksize (2348), tsize (2349) and windowsize
+//! (7440); block numbers roll over to 0 past 65535. The protocol is sans-IO ([`packet`],
+//! [`transfer`]); [`serve`] is the tokio driver: one task and one ephemeral socket per
+//! transfer (RFC 1350's TID), at most [`Limits::max_transfers`] at once, a bounded number of
+//! retransmissions. Only names a [`PublicFiles`] set answers for are served; never a write,
+//! never a path that climbs out (`..`, absolute, NUL). netascii is converted (LF to CR LF).
 
+pub mod packet;
+pub mod transfer;
+
+use std::collections::HashSet;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_tftp::packet::Error as TftpError;
-use async_tftp::server::{Handler, TftpServerBuilder};
 use bytes::Bytes;
+use tokio::net::UdpSocket;
+
+use packet::{ErrorCode, Mode, Packet, Request};
+use transfer::{Acked, Transfer};
 
 /// The set of files TFTP may hand out. Names are as the client sent them, already checked
 /// by [`check_name`]; an implementation answers only for files it means to be public.
@@ -94,33 +98,192 @@ pub fn check_name(name: &str) -> Result<&str, BadName> {
     Ok(name)
 }
 
-/// Serve `files` on `socket` until the socket fails. Each transfer answers from its own
-/// ephemeral socket on the listening address (RFC 1350's TID).
+/// Serve `files` on `socket` until receiving on it fails. Each transfer answers from its own
+/// ephemeral socket on the listening address (RFC 1350's TID), in its own task.
 pub async fn serve(
-    socket: tokio::net::UdpSocket,
+    socket: UdpSocket,
     files: Arc<dyn PublicFiles>,
     limits: Limits,
 ) -> io::Result<()> {
-    // async-tftp runs on async-io's reactor, not tokio's: hand it the plain socket.
-    let socket = socket.into_std()?;
-    tracing::info!(listen = %socket.local_addr()?, "tftp: serving public files read-only");
-    let handler = ReadOnly {
+    let local = socket.local_addr()?;
+    tracing::info!(listen = %local, "tftp: serving public files read-only");
+    let server = Arc::new(Server {
         files,
+        limits,
         active: Arc::new(AtomicUsize::new(0)),
-        limits: limits.clone(),
+        in_progress: Mutex::new(HashSet::new()),
+    });
+    // RFC 2347 lets a request exceed 512 bytes; nothing longer than a datagram can come.
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let (len, peer) = match socket.recv_from(&mut buf).await {
+            Ok(received) => received,
+            // An ICMP error for an earlier datagram: that peer's problem, not the server's.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(e),
+        };
+        match packet::parse(&buf[..len]) {
+            Ok(Packet::Read(request)) => server.start(local, peer, &request).await,
+            Ok(Packet::Write(request)) => {
+                tracing::warn!(%peer, name = ?request.name, "tftp: write request refused");
+                reply_error(local, peer, ErrorCode::AccessViolation, "read-only server").await;
+            }
+            // ACK, DATA, ERROR on the listening port belong to no transfer: drop them.
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "tftp: malformed request");
+                reply_error(local, peer, ErrorCode::IllegalOperation, &e.to_string()).await;
+            }
+        }
+    }
+}
+
+struct Server {
+    files: Arc<dyn PublicFiles>,
+    limits: Limits,
+    active: Arc<AtomicUsize>,
+    /// Peers with a transfer under way: a retransmitted RRQ must not start a second one.
+    in_progress: Mutex<HashSet<SocketAddr>>,
+}
+
+impl Server {
+    async fn start(self: &Arc<Self>, local: SocketAddr, peer: SocketAddr, request: &Request<'_>) {
+        let name = request.name;
+        if let Err(bad) = check_name(name) {
+            tracing::warn!(%peer, name = ?name, reason = %bad, "tftp: request refused");
+            return reply_error(local, peer, ErrorCode::AccessViolation, &bad.to_string()).await;
+        }
+        if request.mode == Mode::Mail {
+            return reply_error(
+                local,
+                peer,
+                ErrorCode::IllegalOperation,
+                "mail mode not supported",
+            )
+            .await;
+        }
+        let Some(mut data) = self.files.get(name) else {
+            tracing::warn!(%peer, name = ?name, "tftp: not a public file");
+            return reply_error(local, peer, ErrorCode::FileNotFound, "file not found").await;
+        };
+        if data.len() as u64 > self.limits.max_file_len {
+            tracing::warn!(%peer, name = ?name, len = data.len(), "tftp: file over the size limit");
+            return reply_error(local, peer, ErrorCode::NotDefined, "file too large").await;
+        }
+        if request.mode == Mode::Netascii {
+            data = Bytes::from(packet::to_netascii(&data));
+        }
+        if !self.lock_in_progress().insert(peer) {
+            return; // a retransmitted request: its transfer is running
+        }
+        let Some(slot) = Slot::take(&self.active, self.limits.max_transfers) else {
+            self.lock_in_progress().remove(&peer);
+            tracing::warn!(%peer, name = ?name, max = self.limits.max_transfers, "tftp: busy");
+            return reply_error(
+                local,
+                peer,
+                ErrorCode::NotDefined,
+                "server busy, retry later",
+            )
+            .await;
+        };
+        let grant = transfer::negotiate(
+            &request.options,
+            data.len() as u64,
+            self.limits.max_block_size,
+            self.limits.max_window_size,
+        );
+        tracing::info!(%peer, name = ?name, len = data.len(), blksize = grant.block_size,
+            windowsize = grant.window, "tftp: read request");
+        let transfer = Transfer::new(data, &grant, self.limits.max_retries);
+        let server = Arc::clone(self);
+        let name = name.to_owned();
+        tokio::spawn(async move {
+            let result = run(local, peer, transfer, server.limits.timeout).await;
+            match result {
+                Ok(()) => tracing::debug!(%peer, name = ?name, "tftp: transfer complete"),
+                Err(e) => tracing::warn!(%peer, name = ?name, error = %e, "tftp: transfer failed"),
+            }
+            server.lock_in_progress().remove(&peer);
+            drop(slot);
+        });
+    }
+
+    fn lock_in_progress(&self) -> std::sync::MutexGuard<'_, HashSet<SocketAddr>> {
+        // The set holds plain addresses: a panic elsewhere cannot leave it inconsistent.
+        self.in_progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One transfer on its own socket, connected to the client so the kernel drops other TIDs.
+async fn run(
+    local: SocketAddr,
+    peer: SocketAddr,
+    mut transfer: Transfer,
+    timeout: Duration,
+) -> io::Result<()> {
+    let socket = UdpSocket::bind(SocketAddr::new(local.ip(), 0)).await?;
+    socket.connect(peer).await?;
+    let mut out = Vec::new();
+    let mut ack = [0u8; 516];
+    loop {
+        if let Some(oack) = transfer.option_ack() {
+            socket.send(oack).await?;
+        }
+        for block in transfer.window() {
+            transfer.write_block(block, &mut out);
+            socket.send(&out).await?;
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let acked = loop {
+            let received = tokio::time::timeout_at(deadline, socket.recv(&mut ack)).await;
+            let Ok(received) = received else { break None };
+            match packet::parse(&ack[..received?]) {
+                Ok(Packet::Ack(block)) => match transfer.on_ack(block) {
+                    Acked::Ignored => continue,
+                    acked => break Some(acked),
+                },
+                Ok(Packet::Error { code, message }) => {
+                    return Err(io::Error::other(format!(
+                        "client aborted: error {code} {message:?}"
+                    )));
+                }
+                _ => continue,
+            }
+        };
+        match acked {
+            Some(Acked::Done) => return Ok(()),
+            Some(_) => {}
+            None if transfer.on_timeout() => {}
+            None => {
+                let _ = socket
+                    .send(&packet::error(ErrorCode::NotDefined, "timed out"))
+                    .await;
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no ACK after the last retry",
+                ));
+            }
+        }
+    }
+}
+
+/// An error packet from a fresh ephemeral port (the would-be transfer's TID).
+async fn reply_error(local: SocketAddr, peer: SocketAddr, code: ErrorCode, message: &str) {
+    let sent = async {
+        let socket = UdpSocket::bind(SocketAddr::new(local.ip(), 0)).await?;
+        socket.send_to(&packet::error(code, message), peer).await
     };
-    let server = TftpServerBuilder::with_handler(handler)
-        .std_socket(socket)
-        .map_err(into_io)?
-        .timeout(limits.timeout)
-        .max_send_retries(limits.max_retries)
-        .block_size_limit(limits.max_block_size)
-        .window_size_limit(limits.max_window_size)
-        .ignore_client_timeout()
-        .build()
-        .await
-        .map_err(into_io)?;
-    server.serve().await.map_err(into_io)
+    if let Err(e) = sent.await {
+        tracing::debug!(%peer, error = %e, "tftp: error packet not sent");
+    }
 }
 
 /// Serve the regular files under `root` (see [`DirFiles`]).
@@ -184,75 +347,6 @@ impl PublicFiles for DirFiles {
     }
 }
 
-fn into_io(e: async_tftp::Error) -> io::Error {
-    match e {
-        async_tftp::Error::Io(e) | async_tftp::Error::Bind(e) => e,
-        other => io::Error::other(other.to_string()),
-    }
-}
-
-struct ReadOnly {
-    files: Arc<dyn PublicFiles>,
-    active: Arc<AtomicUsize>,
-    limits: Limits,
-}
-
-impl ReadOnly {
-    fn open(&self, peer: &SocketAddr, path: &Path) -> Result<(Transfer, Option<u64>), TftpError> {
-        // async-tftp built the path from the request's UTF-8 string.
-        let name = path.to_str().unwrap_or_default();
-        if let Err(bad) = check_name(name) {
-            tracing::warn!(%peer, name = ?name, reason = %bad, "tftp: request refused");
-            return Err(TftpError::PermissionDenied);
-        }
-        let Some(data) = self.files.get(name) else {
-            tracing::warn!(%peer, name = ?name, "tftp: not a public file");
-            return Err(TftpError::FileNotFound);
-        };
-        if data.len() as u64 > self.limits.max_file_len {
-            tracing::warn!(%peer, name = ?name, len = data.len(), "tftp: file over the size limit");
-            return Err(TftpError::Msg("file too large".into()));
-        }
-        let Some(slot) = Slot::take(&self.active, self.limits.max_transfers) else {
-            tracing::warn!(%peer, name = ?name, max = self.limits.max_transfers, "tftp: busy");
-            return Err(TftpError::Msg("server busy, retry later".into()));
-        };
-        tracing::info!(%peer, name = ?name, len = data.len(), "tftp: read request");
-        let len = data.len() as u64;
-        Ok((
-            Transfer {
-                data,
-                sent: 0,
-                _slot: slot,
-            },
-            Some(len),
-        ))
-    }
-}
-
-impl Handler for ReadOnly {
-    type Reader = Transfer;
-    type Writer = futures_lite::io::Sink;
-
-    async fn read_req_open(
-        &mut self,
-        client: &SocketAddr,
-        path: &Path,
-    ) -> Result<(Transfer, Option<u64>), TftpError> {
-        self.open(client, path)
-    }
-
-    async fn write_req_open(
-        &mut self,
-        client: &SocketAddr,
-        path: &Path,
-        _size: Option<u64>,
-    ) -> Result<Self::Writer, TftpError> {
-        tracing::warn!(peer = %client, name = ?path, "tftp: write request refused");
-        Err(TftpError::PermissionDenied)
-    }
-}
-
 /// One of `max_transfers` places, given back when the transfer (its reader) is dropped.
 struct Slot(Arc<AtomicUsize>);
 
@@ -270,28 +364,6 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// The bytes of one transfer, read by async-tftp block by block.
-struct Transfer {
-    data: Bytes,
-    sent: usize,
-    _slot: Slot,
-}
-
-impl futures_lite::AsyncRead for Transfer {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let rest = &this.data[this.sent..];
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        this.sent += n;
-        Poll::Ready(Ok(n))
     }
 }
 
