@@ -58,17 +58,22 @@ round() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# Rounds alternate between the servers, so load from elsewhere on the machine falls on both.
+echo "bench-tftp: $clients parallel 1 MiB fetches, median of $rounds rounds; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %-10s %9s %9s\n' blksize server seconds MB/s
 for blksize in 512 1428; do
-    declare -A secs=()
-    for server in ours hpa; do
-        port="port_$server"
-        secs[$server]="$(for _ in $(seq 1 "$rounds"); do round "${!port}" "$blksize"; done | median)"
-        mbps="$(awk -v n="$clients" -v s="${secs[$server]}" 'BEGIN { print n * 1.048576 / s }')"
-        printf '%-8s %-10s %9.3f %9.1f\n' "$blksize" "$([ $server = ours ] && echo hookswitch || echo tftpd-hpa)" \
-            "${secs[$server]}" "$mbps"
+    ours=() hpa=()
+    for _ in $(seq 1 "$rounds"); do
+        ours+=("$(round "$port_ours" "$blksize")")
+        hpa+=("$(round "$port_hpa" "$blksize")")
+    done
+    ours_s="$(printf '%s\n' "${ours[@]}" | median)"
+    hpa_s="$(printf '%s\n' "${hpa[@]}" | median)"
+    for row in "hookswitch $ours_s" "tftpd-hpa $hpa_s"; do
+        set -- $row
+        printf '%-8s %-10s %9.3f %9.1f\n' "$blksize" "$1" "$2" \
+            "$(awk -v n="$clients" -v s="$2" 'BEGIN { print n * 1.048576 / s }')"
     done
     printf '%-8s ratio (hookswitch throughput / tftpd-hpa): %.2fx\n' "$blksize" \
-        "$(awk -v h="${secs[hpa]}" -v o="${secs[ours]}" 'BEGIN { print h / o }')"
-    unset secs
+        "$(awk -v h="$hpa_s" -v o="$ours_s" 'BEGIN { print h / o }')"
 done

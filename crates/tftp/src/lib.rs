@@ -233,6 +233,10 @@ async fn run(
     socket.connect(peer).await?;
     let mut out = Vec::new();
     let mut ack = [0u8; 516];
+    // One timer per transfer, moved only when it fires early: a timer armed and dropped for
+    // every block costs more than the block.
+    let timer = tokio::time::sleep(timeout);
+    tokio::pin!(timer);
     loop {
         if let Some(oack) = transfer.option_ack() {
             socket.send(oack).await?;
@@ -243,19 +247,27 @@ async fn run(
         }
         let deadline = tokio::time::Instant::now() + timeout;
         let acked = loop {
-            let received = tokio::time::timeout_at(deadline, socket.recv(&mut ack)).await;
-            let Ok(received) = received else { break None };
-            match packet::parse(&ack[..received?]) {
-                Ok(Packet::Ack(block)) => match transfer.on_ack(block) {
-                    Acked::Ignored => continue,
-                    acked => break Some(acked),
+            tokio::select! {
+                biased;
+                received = socket.recv(&mut ack) => match packet::parse(&ack[..received?]) {
+                    Ok(Packet::Ack(block)) => match transfer.on_ack(block) {
+                        Acked::Ignored => continue,
+                        acked => break Some(acked),
+                    },
+                    Ok(Packet::Error { code, message }) => {
+                        return Err(io::Error::other(format!(
+                            "client aborted: error {code} {message:?}"
+                        )));
+                    }
+                    _ => continue,
                 },
-                Ok(Packet::Error { code, message }) => {
-                    return Err(io::Error::other(format!(
-                        "client aborted: error {code} {message:?}"
-                    )));
+                () = &mut timer => {
+                    if tokio::time::Instant::now() < deadline {
+                        timer.as_mut().reset(deadline);
+                        continue;
+                    }
+                    break None;
                 }
-                _ => continue,
             }
         };
         match acked {

@@ -330,3 +330,27 @@ fn transfers_past_the_limit_are_refused_until_a_slot_frees() {
     assert!(served, "the freed slot was not reused");
     assert_eq!(std::fs::read(&out_path).unwrap(), b"hello");
 }
+
+#[test]
+fn an_unacknowledged_block_is_resent_a_bounded_number_of_times_then_abandoned() {
+    let limits = Limits {
+        timeout: Duration::from_millis(50),
+        max_retries: 2,
+        ..Limits::default()
+    };
+    let addr = start_files(vec![("small", b"hello".to_vec())], limits);
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    client.send_to(b"\0\x01small\0octet\0", addr).unwrap();
+    let mut buf = [0u8; 600];
+    let mut packets = Vec::new();
+    // The first send, two resends, then an ERROR: nothing more is ever sent.
+    for _ in 0..4 {
+        let (len, _) = client.recv_from(&mut buf).unwrap();
+        packets.push(buf[..len].to_vec());
+    }
+    assert_eq!(&packets[..3], vec![b"\0\x03\0\x01hello".to_vec(); 3]);
+    assert_eq!(&packets[3][..4], b"\0\x05\0\x00", "an ERROR closes the transfer");
+    client.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    assert!(client.recv_from(&mut buf).is_err(), "sent after giving up");
+}
