@@ -1,5 +1,6 @@
 //! `tftpd ADDR:PORT DIR`: serve a directory of public files read-only (the TFTP benchmark's
-//! server; `hookswitch serve --tftp` embeds the same library call).
+//! server; `hookswitch serve --tftp` embeds the same library call, on the same kind of
+//! runtime: tokio's default multi-thread one).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

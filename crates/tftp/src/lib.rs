@@ -37,7 +37,7 @@ pub struct Limits {
     pub max_transfers: usize,
     /// Largest blksize granted (RFC 2348 allows up to 65464).
     pub max_block_size: u16,
-    /// Largest windowsize granted; a transfer buffers up to block × window bytes.
+    /// Largest windowsize granted: blocks sent before an ACK is awaited.
     pub max_window_size: u16,
     /// Wait for an ACK before resending the window. The client's `timeout` option is not
     /// granted, so a vanished client holds its slot at most `timeout × (max_retries + 1)`.
@@ -137,10 +137,8 @@ pub async fn serve(
             }
             // ACK, DATA, ERROR on the listening port belong to no transfer: drop them.
             Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(%peer, error = %e, "tftp: malformed request");
-                reply_error(local, peer, ErrorCode::IllegalOperation, &e.to_string()).await;
-            }
+            // No answer: an error packet to a forged source would be longer than the garbage.
+            Err(e) => tracing::debug!(%peer, error = %e, "tftp: malformed datagram dropped"),
         }
     }
 }
@@ -169,6 +167,9 @@ impl Server {
             )
             .await;
         }
+        if self.lock_in_progress().contains(&peer) {
+            return; // a retransmitted request: its transfer is running
+        }
         let Some(mut data) = self.files.get(name) else {
             tracing::warn!(%peer, name = ?name, "tftp: not a public file");
             return reply_error(local, peer, ErrorCode::FileNotFound, "file not found").await;
@@ -180,9 +181,7 @@ impl Server {
         if request.mode == Mode::Netascii {
             data = Bytes::from(packet::to_netascii(&data));
         }
-        if !self.lock_in_progress().insert(peer) {
-            return; // a retransmitted request: its transfer is running
-        }
+        self.lock_in_progress().insert(peer);
         let Some(slot) = Slot::take(&self.active, self.limits.max_transfers) else {
             self.lock_in_progress().remove(&peer);
             tracing::warn!(%peer, name = ?name, max = self.limits.max_transfers, "tftp: busy");

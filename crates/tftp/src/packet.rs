@@ -217,8 +217,9 @@ mod tests {
 
     #[test]
     fn parses_a_read_request_with_options_in_any_case() {
-        let p = parse(b"\0\x01boot/a.cfg\0OCTET\0BLKSIZE\01428\0tsize\00\0windowsize\08\0x\0y\0")
-            .unwrap();
+        let p =
+            parse(b"\0\x01boot/a.cfg\0OCTET\0BLKSIZE\x001428\0tsize\x000\0windowsize\x008\0x\0y\0")
+                .unwrap();
         assert_eq!(
             p,
             Packet::Read(Request {
@@ -236,10 +237,10 @@ mod tests {
     #[test]
     fn option_values_out_of_range_are_dropped() {
         for (raw, want) in [
-            (&b"blksize\07\0"[..], Options::default()),
-            (b"blksize\065465\0", Options::default()),
+            (&b"blksize\x007\0"[..], Options::default()),
+            (b"blksize\x0065465\0", Options::default()),
             (b"blksize\0-1\0", Options::default()),
-            (b"windowsize\00\0", Options::default()),
+            (b"windowsize\x000\0", Options::default()),
             (b"tsize\0x\0", Options::default()),
         ] {
             let mut packet = b"\0\x01f\0octet\0".to_vec();
@@ -281,7 +282,7 @@ mod tests {
         };
         assert_eq!(
             option_ack(&granted),
-            b"\0\x06blksize\01428\0tsize\01048576\0windowsize\04\0"
+            b"\0\x06blksize\x001428\0tsize\x001048576\0windowsize\x004\0"
         );
         assert_eq!(
             error(ErrorCode::AccessViolation, "no\0pe"),

@@ -340,7 +340,9 @@ fn an_unacknowledged_block_is_resent_a_bounded_number_of_times_then_abandoned() 
     };
     let addr = start_files(vec![("small", b"hello".to_vec())], limits);
     let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     client.send_to(b"\0\x01small\0octet\0", addr).unwrap();
     let mut buf = [0u8; 600];
     let mut packets = Vec::new();
@@ -350,7 +352,64 @@ fn an_unacknowledged_block_is_resent_a_bounded_number_of_times_then_abandoned() 
         packets.push(buf[..len].to_vec());
     }
     assert_eq!(&packets[..3], vec![b"\0\x03\0\x01hello".to_vec(); 3]);
-    assert_eq!(&packets[3][..4], b"\0\x05\0\x00", "an ERROR closes the transfer");
-    client.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    assert_eq!(
+        &packets[3][..4],
+        b"\0\x05\0\x00",
+        "an ERROR closes the transfer"
+    );
+    client
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     assert!(client.recv_from(&mut buf).is_err(), "sent after giving up");
+}
+
+#[test]
+fn netascii_is_converted_so_tftp_hpa_gets_the_bytes_back() {
+    // tftp-hpa turns CR LF into LF and CR NUL into CR; an unconverted "\r\n" would come back
+    // as "\n".
+    let data = b"server=https://x\r\nmode=tls\n\rend".to_vec();
+    let addr = start_files(vec![("bootstrap.cfg", data.clone())], Limits::default());
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("got");
+    let out = Command::new("tftp")
+        .args([
+            "-m",
+            "netascii",
+            "127.0.0.1",
+            &addr.port().to_string(),
+            "-c",
+            "get",
+        ])
+        .arg("bootstrap.cfg")
+        .arg(&out_path)
+        .output()
+        .expect("tftp (tftp-hpa) is installed (scripts/setup.sh)");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&out_path).unwrap(), data);
+}
+
+#[test]
+fn malformed_datagrams_get_no_answer_and_do_not_stop_the_server() {
+    let addr = start_files(vec![("small", b"hello".to_vec())], Limits::default());
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 600];
+    for garbage in [
+        &b""[..],
+        b"\0",
+        b"\0\x09xx",
+        b"\0\x01small",
+        b"\0\x01small\0binary\0",
+    ] {
+        client.send_to(garbage, addr).unwrap();
+        assert!(client.recv_from(&mut buf).is_err(), "answered {garbage:?}");
+    }
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    client.send_to(b"\0\x01small\0octet\0", addr).unwrap();
+    let (len, _) = client.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..len], b"\0\x03\0\x01hello");
 }
