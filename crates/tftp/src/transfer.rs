@@ -81,11 +81,11 @@ impl Transfer {
     }
 
     /// The blocks to send now (empty while an OACK is pending).
-    pub fn window(&self) -> std::ops::RangeInclusive<u64> {
+    pub fn window(&self) -> std::ops::Range<u64> {
         if self.option_ack.is_some() {
-            return 1..=0;
+            return self.next..self.next;
         }
-        self.next..=(self.next + self.window - 1).min(self.blocks)
+        self.next..(self.next + self.window).min(self.blocks + 1)
     }
 
     /// DATA for `block` (from [`Self::window`]) into `out`.
@@ -129,10 +129,6 @@ impl Transfer {
             }
             None => false,
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.data.len()
     }
 }
 
