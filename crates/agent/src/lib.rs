@@ -86,7 +86,7 @@ pub trait Transport {
 
 impl Transport for hookswitch_http::Client {
     fn get(&self, url: &str, max_len: u64) -> Result<Option<Vec<u8>>, String> {
-        hookswitch_http::Client::get(self, url, max_len)
+        hookswitch_http::Client::get(self, url, max_len).map_err(String::from)
     }
     fn get_stream(
         &self,
@@ -94,7 +94,7 @@ impl Transport for hookswitch_http::Client {
         max_len: u64,
         sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
     ) -> Result<bool, String> {
-        hookswitch_http::Client::get_stream(self, url, max_len, sink)
+        hookswitch_http::Client::get_stream(self, url, max_len, sink).map_err(String::from)
     }
 }
 

@@ -1,89 +1,54 @@
-//! Evaluate the controls catalogue against normalized settings and write the results
-//! in the formats auditors' tools read. Pure: no IO, no clock.
+//! Evaluate the controls catalogue against normalized settings: each configuration file
+//! becomes a [`FileReport`] whose findings `hookswitch-report` writes. Pure: no IO, no clock.
 
-pub mod report;
-
-use hookswitch_controls::{config_controls, Control, Profile, Severity, Value};
+use hookswitch_controls::{config_controls, Control, Profile, Value};
+use hookswitch_report::{Identity, Subject};
 use hookswitch_vendors::patch::secure_pairs;
 use hookswitch_vendors::{observe, Document, Format, Observation, Observed, Vendor};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Fail,
-    Pass,
-    NotAssessable,
-}
+pub use hookswitch_report::{Finding, Status};
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Fail => "fail",
-            Status::Pass => "pass",
-            Status::NotAssessable => "not_assessable",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
-    pub control: &'static str,
-    pub status: Status,
-    pub severity: Severity,
-    pub line: Option<u32>,
-    /// The vendor key(s) consulted.
-    pub key: String,
-    /// The value as found; None when absent. Secrets are withheld.
-    pub value: Option<String>,
-    /// What to set, for this vendor, to comply.
-    pub remediation: String,
-    /// Why this status (e.g. the default that applied, or why it cannot be assessed).
-    pub detail: String,
-}
-
-/// One input file and what came of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct FileReport {
-    pub path: String,
+/// What an input file is: written inline in each file's JSON report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileIdentity {
     pub vendor: Option<Vendor>,
     pub format: Option<Format>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
-    /// `path:line:col: reason` when the file could not be parsed or read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Why the file was not audited (too large, binary, not a vendor file).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-    /// Things an auditor should know that are not control findings.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    /// For layered evaluation: the files that make up the device, highest priority first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub layers: Vec<String>,
-    pub findings: Vec<Finding>,
 }
 
-impl FileReport {
-    pub fn new(path: impl Into<String>) -> Self {
-        FileReport {
-            path: path.into(),
-            vendor: None,
-            format: None,
-            model: None,
+impl FileIdentity {
+    /// A file of `format`; the model as the file names it, if it does.
+    pub fn new(format: Format, model: Option<String>) -> Self {
+        FileIdentity {
+            vendor: Some(format.vendor()),
+            format: Some(format),
+            model,
             family: None,
-            error: None,
-            skipped: None,
-            warnings: Vec::new(),
-            layers: Vec::new(),
-            findings: Vec::new(),
         }
     }
 }
+
+impl Identity for FileIdentity {
+    fn describe(&self, skipped: bool) -> String {
+        let what = match (self.vendor, self.format) {
+            (Some(v), Some(fmt)) => format!("{v} ({fmt})"),
+            _ => ().describe(skipped),
+        };
+        let model = self
+            .model
+            .as_deref()
+            .map(|m| format!(", model {m}"))
+            .unwrap_or_default();
+        format!("{what}{model}")
+    }
+}
+
+/// One input file and what came of it.
+pub type FileReport = Subject<FileIdentity>;
 
 /// Evaluate every config control of `profile` against `doc`.
 pub fn evaluate(doc: &Document, family: Option<&str>, profile: Profile) -> Vec<Finding> {
@@ -185,69 +150,11 @@ fn known_value(o: &Observation) -> Option<Value> {
     }
 }
 
-/// Counts per control and overall.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Counts {
-    pub fail: usize,
-    pub pass: usize,
-    pub not_assessable: usize,
-}
-
-impl Counts {
-    fn add(&mut self, s: Status) {
-        match s {
-            Status::Fail => self.fail += 1,
-            Status::Pass => self.pass += 1,
-            Status::NotAssessable => self.not_assessable += 1,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Summary {
-    pub files: usize,
-    pub audited: usize,
-    pub errors: usize,
-    pub skipped: usize,
-    pub findings: Counts,
-    pub controls: BTreeMap<&'static str, Counts>,
-}
-
-pub fn summarize(files: &[FileReport]) -> Summary {
-    let mut s = Summary {
-        files: files.len(),
-        ..Summary::default()
-    };
-    for f in files {
-        if f.error.is_some() {
-            s.errors += 1;
-        } else if f.skipped.is_some() {
-            s.skipped += 1;
-        } else {
-            s.audited += 1;
-        }
-        for finding in &f.findings {
-            s.findings.add(finding.status);
-            s.controls
-                .entry(finding.control)
-                .or_default()
-                .add(finding.status);
-        }
-    }
-    s
-}
-
-/// Is there a failing finding at or above `threshold`?
-pub fn fails_at(files: &[FileReport], threshold: Severity) -> bool {
-    files
-        .iter()
-        .flat_map(|f| &f.findings)
-        .any(|f| f.status == Status::Fail && f.severity >= threshold)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hookswitch_controls::Severity;
+    use hookswitch_report::{fails_at, summarize};
     use hookswitch_vendors::parse;
 
     fn statuses(

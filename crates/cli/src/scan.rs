@@ -2,7 +2,7 @@
 //! (`read_input`, `understand`) serves `audit` and `harden`: each file is read and parsed once.
 
 use hookswitch_atomicfile::ReadError;
-use hookswitch_audit::{evaluate, FileReport};
+use hookswitch_audit::{evaluate, FileIdentity, FileReport};
 use hookswitch_controls::Profile;
 use hookswitch_vendors::layered::{self, Effective};
 use hookswitch_vendors::{keys, Format, Loaded, MAX_FILE_BYTES};
@@ -169,16 +169,16 @@ impl Input {
     }
 }
 
-fn family_for(report: &mut FileReport, fallback_model: Option<&str>) -> Option<&'static str> {
-    let vendor = report.vendor?;
-    if report.model.is_none() {
-        report.model = fallback_model.map(str::to_string);
+fn family_for(file: &mut FileIdentity, fallback_model: Option<&str>) -> Option<&'static str> {
+    let vendor = file.vendor?;
+    if file.model.is_none() {
+        file.model = fallback_model.map(str::to_string);
     }
-    let family = report
+    let family = file
         .model
         .as_deref()
         .and_then(|m| keys::family_of(vendor, m));
-    report.family = family.map(str::to_string);
+    file.family = family.map(str::to_string);
     family
 }
 
@@ -199,9 +199,7 @@ fn file_report(input: &Input, opts: &Options) -> FileReport {
         Ok(Loaded::Malformed { detected, .. }) => (detected, None),
         Ok(Loaded::Config { detected, doc }) => (detected, Some(doc)),
     };
-    report.vendor = Some(detected.format.vendor());
-    report.format = Some(detected.format);
-    report.model = detected.model.clone();
+    report.identity = FileIdentity::new(detected.format, detected.model.clone());
     let Some(doc) = doc else { return report };
     if doc.format == Format::PolyXml && doc.config_files.is_some() {
         report.skipped = Some(
@@ -214,7 +212,7 @@ fn file_report(input: &Input, opts: &Options) -> FileReport {
             "weakly protected: Yealink AES-ECB encryption whose key wrapping uses a published RSA key; treat as cleartext and require HTTPS with trusted certificates".into(),
         );
     }
-    let family = family_for(&mut report, opts.model.as_deref());
+    let family = family_for(&mut report.identity, opts.model.as_deref());
     report.findings = evaluate(doc, family, opts.profile);
     report
 }
@@ -301,10 +299,8 @@ fn device_report(
         Effective::Failed { at } => report.error = inputs[device.layers[at]].error(),
         Effective::NothingRead => report.skipped = Some("no layer could be read".into()),
         Effective::Merged { doc, model } => {
-            report.vendor = Some(doc.format.vendor());
-            report.format = Some(doc.format);
-            report.model = model;
-            let family = family_for(&mut report, opts.model.as_deref());
+            report.identity = FileIdentity::new(doc.format, model);
+            let family = family_for(&mut report.identity, opts.model.as_deref());
             report.findings = evaluate(&doc, family, opts.profile);
         }
     }

@@ -1,13 +1,15 @@
 //! One loader for `audit` and `harden`: each input is read (and parsed) once, even when
 //! `--layered` groups it into a device, and `harden --in` refuses what the audit skips.
 
+mod common;
+
 use hookswitch::scan::{audit_files, audit_files_reading, collect, read_input, Options};
 use hookswitch_controls::Profile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/configs")
@@ -105,24 +107,6 @@ fn layered_audit_reads_each_file_once() {
     assert_eq!(summary(&plain.reports), summary(&audit.reports));
 }
 
-fn run_bounded(args: &[&std::ffi::OsStr]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookswitch"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run hookswitch");
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("hookswitch still running after 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("collect")
-}
-
 #[test]
 fn harden_refuses_what_the_audit_skips_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -148,7 +132,7 @@ fn harden_refuses_what_the_audit_skips_naming_the_file() {
         ("big.cfg", "files over 16 MiB are not read"),
     ] {
         let p = d.join(name);
-        let out = run_bounded(&[
+        let out = run_bounded_args(&[
             "harden".as_ref(),
             "--vendor".as_ref(),
             "yealink".as_ref(),
@@ -163,4 +147,10 @@ fn harden_refuses_what_the_audit_skips_naming_the_file() {
         );
         assert!(out.stdout.is_empty(), "{name}");
     }
+}
+
+fn run_bounded_args(args: &[&std::ffi::OsStr]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookswitch"));
+    cmd.args(args);
+    common::run_bounded(cmd, Duration::from_secs(30))
 }

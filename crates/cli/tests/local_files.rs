@@ -2,10 +2,12 @@
 //! symlinks, and audit inputs that are FIFOs, devices, symlink loops or unreadable.
 //! Needs root for `mknod` (the project's CI runs as root).
 
+mod common;
+
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hookswitch"))
@@ -15,35 +17,12 @@ fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/configs")
 }
 
-/// Run to completion, or kill it after `limit` and fail: a hang (a FIFO read, an endless
-/// device) must not hang the test suite.
-fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run hookswitch");
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("collect");
-            panic!(
-                "hookswitch still running after {limit:?}; stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("collect")
-}
-
 fn audit_to(out: &Path) -> Output {
     let mut cmd = bin();
     cmd.args(["audit", "--format", "json", "-o"])
         .arg(out)
         .arg(examples().join("snom"));
-    run_bounded(cmd, Duration::from_secs(60))
+    common::run_bounded(cmd, Duration::from_secs(60))
 }
 
 fn mknod(path: &Path, kind: &str, major: u32, minor: u32) {
@@ -246,7 +225,7 @@ fn non_regular_inputs_and_symlink_loops_are_reported_never_read() {
     // Walking the directory.
     let mut cmd = bin();
     cmd.args(["audit", "--format", "json"]).arg(d);
-    let out = run_bounded(cmd, Duration::from_secs(60));
+    let out = common::run_bounded(cmd, Duration::from_secs(60));
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -282,7 +261,7 @@ fn non_regular_inputs_and_symlink_loops_are_reported_never_read() {
     .arg(d.join("y000000000044.cfg"))
     .arg(d.join("zero.cfg"))
     .arg(d.join("SEP00112233DDEE.cnf.xml"));
-    let out = run_bounded(cmd, Duration::from_secs(20));
+    let out = common::run_bounded(cmd, Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(0));
     let files = json_files(&out);
     assert!(entry(&files, "y000000000044.cfg")["skipped"]
@@ -318,7 +297,7 @@ fn an_unreadable_input_makes_the_exit_code_2_even_when_the_rest_is_clean() {
         // Root reads a 0000 file; run as nobody so the file is really unreadable.
         cmd.uid(65534).gid(65534);
     }
-    let out = run_bounded(cmd, Duration::from_secs(60));
+    let out = common::run_bounded(cmd, Duration::from_secs(60));
     let files = json_files(&out);
     let err = entry(&files, "SEP001122AABBCC.cnf.xml")["error"]
         .as_str()
@@ -363,7 +342,7 @@ fn the_signer_process_exits_non_zero_on_a_corrupt_state_file() {
             "0123456789abcdef0123456789abcdef-test",
         );
     // The old signer started (and served until killed) with its rollback state reset.
-    let out = run_bounded(cmd, Duration::from_secs(30));
+    let out = common::run_bounded(cmd, Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

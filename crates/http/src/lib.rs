@@ -9,11 +9,58 @@ use std::sync::Arc;
 use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
+/// Why a request failed; each names the URL or file concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The CA file cannot be read or holds no certificate.
+    #[error("{}: {reason}", path.display())]
+    CaFile {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    /// Not a URL this client can use.
+    #[error("{url}: {reason}")]
+    Url { url: String, reason: String },
+    /// Connecting, TLS, a timeout or reading the body failed.
+    #[error("{url}: {reason}")]
+    Transport { url: String, reason: String },
+    /// The server answered with a status other than 200 (or 403/404, which mean "none").
+    #[error("{url}: HTTP {status}")]
+    Status { url: String, status: u16 },
+    /// A token would cross a network in clear.
+    #[error(
+        "{url}: refusing to send a token here: use https://, or http:// only to a loopback \
+         address (127.0.0.1, [::1])"
+    )]
+    SecretInClear { url: String },
+    /// The caller's sink refused a chunk (too long, hash mismatch, disk full, …).
+    #[error("{0}")]
+    Sink(String),
+}
+
+impl From<Error> for String {
+    fn from(e: Error) -> String {
+        e.to_string()
+    }
+}
+
+fn transport(url: &str, e: impl std::fmt::Display) -> Error {
+    Error::Transport {
+        url: url.to_string(),
+        reason: e.to_string(),
+    }
+}
+
 /// Ok if a secret (a bearer token) may be sent to `url`: `https://` anywhere, `http://` only
 /// to a literal loopback address (127.0.0.0/8 or ::1), where it never crosses a network.
 /// Names are refused for plain HTTP: what `localhost` resolves to is not ours to trust.
-pub fn may_carry_a_secret(url: &str) -> Result<(), String> {
-    let uri: ureq::http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+pub fn may_carry_a_secret(url: &str) -> Result<(), Error> {
+    let uri: ureq::http::Uri =
+        url.parse()
+            .map_err(|e: ureq::http::uri::InvalidUri| Error::Url {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
     let host = uri.host().unwrap_or("");
     let loopback = host
         .trim_start_matches('[')
@@ -23,10 +70,9 @@ pub fn may_carry_a_secret(url: &str) -> Result<(), String> {
     match uri.scheme_str() {
         Some("https") => Ok(()),
         Some("http") if loopback => Ok(()),
-        _ => Err(format!(
-            "{url}: refusing to send a token here: use https://, or http:// only to a loopback \
-             address (127.0.0.1, [::1])"
-        )),
+        _ => Err(Error::SecretInClear {
+            url: url.to_string(),
+        }),
     }
 }
 
@@ -71,13 +117,13 @@ impl Client {
     /// `ca_file`: PEM certificates to trust for `https://` URLs. Without one, only
     /// `http://` URLs can be used (TUF metadata and targets are signed end to end, so a
     /// plain-HTTP mirror cannot change what the endpoint accepts).
-    pub fn new(ca_file: Option<&Path>, timeout: Duration) -> Result<Client, String> {
+    pub fn new(ca_file: Option<&Path>, timeout: Duration) -> Result<Client, Error> {
         Self::build(ca_file, |c| c.timeout_global(Some(timeout)), None)
     }
 
     /// A client for downloads: connect and idle timeouts, and a whole-transfer timeout
     /// scaled to each request's length limit.
-    pub fn with_timeouts(ca_file: Option<&Path>, t: Timeouts) -> Result<Client, String> {
+    pub fn with_timeouts(ca_file: Option<&Path>, t: Timeouts) -> Result<Client, Error> {
         Self::build(
             ca_file,
             |c| {
@@ -96,7 +142,7 @@ impl Client {
             ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
         ) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
         per_request: Option<Timeouts>,
-    ) -> Result<Client, String> {
+    ) -> Result<Client, Error> {
         let mut tls = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
             .unversioned_rustls_crypto_provider(Arc::new(
@@ -104,16 +150,20 @@ impl Client {
             ));
         let roots: Vec<Certificate<'static>> = match ca_file {
             Some(p) => {
-                let pem = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let ca_error = |reason: String| Error::CaFile {
+                    path: p.to_path_buf(),
+                    reason,
+                };
+                let pem = std::fs::read(p).map_err(|e| ca_error(e.to_string()))?;
                 let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
                     .filter_map(|item| match item {
                         Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
                         Ok(_) => None,
-                        Err(e) => Some(Err(format!("{}: {e}", p.display()))),
+                        Err(e) => Some(Err(ca_error(e.to_string()))),
                     })
                     .collect::<Result<_, _>>()?;
                 if certs.is_empty() {
-                    return Err(format!("{}: no PEM certificate", p.display()));
+                    return Err(ca_error("no PEM certificate".into()));
                 }
                 certs
             }
@@ -138,7 +188,7 @@ impl Client {
         url: &str,
         max_len: u64,
         sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, Error> {
         let mut req = self.agent.get(url);
         if let Some(t) = self.timeouts {
             req = req
@@ -146,13 +196,16 @@ impl Client {
                 .timeout_global(Some(t.transfer(max_len)))
                 .build();
         }
-        let resp = req.call().map_err(|e| format!("{url}: {e}"))?;
+        let resp = req.call().map_err(|e| transport(url, e))?;
         let status = resp.status().as_u16();
         if status == 404 || status == 403 {
             return Ok(false);
         }
         if status != 200 {
-            return Err(format!("{url}: HTTP {status}"));
+            return Err(Error::Status {
+                url: url.to_string(),
+                status,
+            });
         }
         let mut reader = resp
             .into_body()
@@ -160,16 +213,16 @@ impl Client {
             .take(max_len.saturating_add(1));
         let mut buf = vec![0u8; 256 * 1024];
         loop {
-            let n = reader.read(&mut buf).map_err(|e| format!("{url}: {e}"))?;
+            let n = reader.read(&mut buf).map_err(|e| transport(url, e))?;
             if n == 0 {
                 return Ok(true);
             }
-            sink(&buf[..n])?;
+            sink(&buf[..n]).map_err(Error::Sink)?;
         }
     }
 
     /// GET into memory, at most `max_len + 1` bytes. Ok(None) for 403/404.
-    pub fn get(&self, url: &str, max_len: u64) -> Result<Option<Vec<u8>>, String> {
+    pub fn get(&self, url: &str, max_len: u64) -> Result<Option<Vec<u8>>, Error> {
         let mut body = Vec::new();
         let found = self.get_stream(url, max_len, &mut |c| {
             body.extend_from_slice(c);
@@ -186,7 +239,7 @@ impl Client {
         token: &str,
         body: &[u8],
         max_len: u64,
-    ) -> Result<(u16, String), String> {
+    ) -> Result<(u16, String), Error> {
         may_carry_a_secret(url)?;
         let mut resp = self
             .agent
@@ -194,14 +247,14 @@ impl Client {
             .header("authorization", &format!("Bearer {token}"))
             .header("content-type", "application/json")
             .send(body)
-            .map_err(|e| format!("{url}: {e}"))?;
+            .map_err(|e| transport(url, e))?;
         let status = resp.status().as_u16();
         let text = resp
             .body_mut()
             .with_config()
             .limit(max_len)
             .read_to_string()
-            .map_err(|e| format!("{url}: {e}"))?;
+            .map_err(|e| transport(url, e))?;
         Ok((status, text))
     }
 }

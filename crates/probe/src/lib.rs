@@ -13,7 +13,7 @@ pub mod report;
 pub mod scope;
 pub mod wire;
 
-pub use model::{Finding, HostReport, Service, State, Status};
+pub use model::{Evidence, Finding, HostReport, Service, State, Status};
 pub use probes::ProbeOptions;
 
 use std::net::IpAddr;

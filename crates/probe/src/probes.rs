@@ -1,9 +1,8 @@
 //! The probes. Every network operation goes through [`Limits`]: a global concurrency cap,
 //! a rate cap and a per-attempt timeout; UDP probes retry a bounded number of times.
 
-use crate::model::{Service, State};
+use crate::model::{Evidence, Https, Service, Snmp, Ssh, State, Tftp};
 use crate::wire;
-use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,26 +109,10 @@ async fn read_some<S: AsyncReadExt + Unpin>(
     buf
 }
 
-fn svc(
-    port: u16,
-    proto: &'static str,
-    service: &'static str,
-    state: State,
-    detail: serde_json::Value,
-) -> Service {
-    Service {
-        port,
-        proto,
-        service,
-        state,
-        detail,
-    }
-}
-
 pub async fn telnet(l: &Limits, ip: IpAddr, port: u16) -> Service {
     let (state, stream) = connect(l, SocketAddr::new(ip, port)).await;
     let Some(mut s) = stream else {
-        return svc(port, "tcp", "telnet", state, json!({}));
+        return Service::new(port, "tcp", "telnet", state, Evidence::Empty {});
     };
     // Refuse each round of option requests until the server shows its banner (a few rounds at most).
     let mut all_options = Vec::new();
@@ -172,35 +155,37 @@ pub async fn telnet(l: &Limits, ip: IpAddr, port: u16) -> Service {
             )
         })
         .collect();
-    svc(
+    Service::new(
         port,
         "tcp",
         "telnet",
         State::Open,
-        json!({"banner": banner, "options": options}),
+        Evidence::Telnet { banner, options },
     )
 }
 
 pub async fn ssh(l: &Limits, ip: IpAddr, port: u16) -> Service {
     let (state, stream) = connect(l, SocketAddr::new(ip, port)).await;
     let Some(mut s) = stream else {
-        return svc(port, "tcp", "ssh", state, json!({}));
+        return Service::new(port, "tcp", "ssh", state, Evidence::Empty {});
     };
     let first = read_some(&mut s, 4096, l.timeout, |b| {
         b.windows(2).any(|w| w == b"\r\n") || b.contains(&b'\n')
     })
     .await;
     let Some(id) = wire::parse_ssh_ident(&first) else {
-        return svc(
+        return Service::new(
             port,
             "tcp",
             "ssh",
             State::Open,
-            json!({"banner": wire::printable(&first, 120), "ident": ""}),
+            Evidence::Ssh(Ssh::Unidentified {
+                banner: wire::printable(&first, 120),
+                no_ident: (),
+            }),
         );
     };
-    let mut detail =
-        json!({"ident": format!("SSH-{}-{}", id.proto, id.software), "ssh1": id.offers_ssh1()});
+    let mut algorithms = None;
     if s.write_all(b"SSH-2.0-hookswitch_probe\r\n").await.is_ok() {
         // The server's KEXINIT may already follow its identification line.
         let line_end = first
@@ -214,13 +199,14 @@ pub async fn ssh(l: &Limits, ip: IpAddr, port: u16) -> Service {
             })
             .await,
         );
-        if let Some(k) = wire::parse_kexinit(&rest) {
-            detail["kex"] = json!(k.kex);
-            detail["host_key"] = json!(k.host_key);
-            detail["ciphers"] = json!(k.ciphers);
-        }
+        algorithms = wire::parse_kexinit(&rest);
     }
-    svc(port, "tcp", "ssh", State::Open, detail)
+    let detail = Ssh::Identified {
+        ident: format!("SSH-{}-{}", id.proto, id.software),
+        ssh1: id.offers_ssh1(),
+        algorithms,
+    };
+    Service::new(port, "tcp", "ssh", State::Open, Evidence::Ssh(detail))
 }
 
 fn http_request(ip: IpAddr) -> Vec<u8> {
@@ -233,25 +219,21 @@ fn http_request(ip: IpAddr) -> Vec<u8> {
 pub async fn http(l: &Limits, ip: IpAddr, port: u16) -> Service {
     let (state, stream) = connect(l, SocketAddr::new(ip, port)).await;
     let Some(mut s) = stream else {
-        return svc(port, "tcp", "http", state, json!({}));
+        return Service::new(port, "tcp", "http", state, Evidence::Empty {});
     };
     let _ = s.write_all(&http_request(ip)).await;
     let reply = read_some(&mut s, 65536, l.timeout, |_| false).await;
     match wire::parse_http(&reply) {
-        Some(r) => svc(
-            port,
-            "tcp",
-            "http",
-            State::Open,
-            json!({"status": r.status, "server": r.server, "title": r.title}),
-        ),
+        Some(r) => Service::new(port, "tcp", "http", State::Open, Evidence::Http(r)),
         // Something else listens here (maybe TLS): report the port, not a web UI.
-        None => svc(
+        None => Service::new(
             port,
             "tcp",
             "unknown",
             State::Open,
-            json!({"banner": wire::printable(&reply, 80)}),
+            Evidence::Unrecognised {
+                banner: wire::printable(&reply, 80),
+            },
         ),
     }
 }
@@ -348,7 +330,7 @@ async fn accepts_legacy(l: &Limits, ip: IpAddr, port: u16, version: u16) -> bool
 pub async fn https(l: &Limits, ip: IpAddr, port: u16) -> Service {
     let (state, tls_stream) = tls(l, ip, port).await;
     if state != State::Open {
-        return svc(port, "tcp", "https", state, json!({}));
+        return Service::new(port, "tcp", "https", state, Evidence::Empty {});
     }
     let mut legacy = Vec::new();
     for (v, name) in [(0x0301u16, "TLSv1.0"), (0x0302, "TLSv1.1")] {
@@ -362,23 +344,31 @@ pub async fn https(l: &Limits, ip: IpAddr, port: u16) -> Service {
         } else {
             "https"
         };
-        return svc(
+        return Service::new(
             port,
             "tcp",
             service,
             State::Open,
-            json!({"tls": null, "legacy_tls_accepted": legacy}),
+            Evidence::Https(Https {
+                tls: None,
+                legacy_tls_accepted: legacy,
+                page: None,
+            }),
         );
     };
     let _ = t.write_all(&http_request(ip)).await;
     let reply = read_some(&mut t, 65536, l.timeout, |_| false).await;
-    let r = wire::parse_http(&reply).unwrap_or_default();
-    svc(
+    let page = wire::parse_http(&reply).unwrap_or_default();
+    Service::new(
         port,
         "tcp",
         "https",
         State::Open,
-        json!({"tls": version, "legacy_tls_accepted": legacy, "status": r.status, "server": r.server, "title": r.title}),
+        Evidence::Https(Https {
+            tls: Some(version),
+            legacy_tls_accepted: legacy,
+            page: Some(page),
+        }),
     )
 }
 
@@ -417,11 +407,13 @@ pub async fn snmp(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Service {
     let addr = SocketAddr::new(ip, 161);
     let v3 = udp_ask(l, o.udp_retries, addr, &wire::snmpv3_discovery(0x4853)).await;
     let engine = v3.as_ref().ok().and_then(|r| wire::snmpv3_engine_id(r));
-    let mut detail =
-        json!({"v3": engine.is_some(), "v1": false, "v2c": false, "community_accepted": []});
-    if let Some(e) = &engine {
-        detail["engine_id"] = json!(e.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    }
+    let mut detail = Snmp {
+        v1: false,
+        v2c: false,
+        v3: engine.is_some(),
+        community_accepted: Vec::new(),
+        engine_id: engine.map(|e| e.iter().map(|b| format!("{b:02x}")).collect()),
+    };
     let mut open = v3.is_ok();
     let mut accepted = Vec::new();
     // A refused port (ICMP unreachable) gets no community guesses.
@@ -466,17 +458,20 @@ pub async fn snmp(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Service {
     {
         open = true;
         if let Some(v) = value {
-            detail[label] = json!(true);
+            match label {
+                "v1" => detail.v1 = true,
+                _ => detail.v2c = true,
+            }
             accepted.push(format!("{label} community {community:?}: sysDescr {v:?}"));
         }
     }
-    detail["community_accepted"] = json!(accepted);
+    detail.community_accepted = accepted;
     let state = if open {
         State::Open
     } else {
         v3.err().unwrap_or(State::Timeout)
     };
-    svc(161, "udp", "snmp", state, detail)
+    Service::new(161, "udp", "snmp", state, Evidence::Snmp(detail))
 }
 
 pub async fn tftp(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Service {
@@ -486,12 +481,15 @@ pub async fn tftp(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Service {
     let mut state = State::Timeout;
     // A refused port (ICMP unreachable on a connected socket) needs no per-file attempts.
     if let Err(State::Closed) = udp_ask(l, 0, server, &wire::tftp_rrq("hookswitch-probe")).await {
-        return svc(
+        return Service::new(
             69,
             "udp",
             "tftp",
             State::Closed,
-            json!({"readable": readable, "not_readable": missing}),
+            Evidence::Tftp(Tftp {
+                readable,
+                not_readable: missing,
+            }),
         );
     }
     // Files concurrently, each with its own socket: the server answers from a new port,
@@ -540,12 +538,15 @@ pub async fn tftp(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Service {
     }
     readable.sort();
     missing.sort();
-    svc(
+    Service::new(
         69,
         "udp",
         "tftp",
         state,
-        json!({"readable": readable, "not_readable": missing}),
+        Evidence::Tftp(Tftp {
+            readable,
+            not_readable: missing,
+        }),
     )
 }
 
@@ -578,6 +579,15 @@ fn local_for(ip: IpAddr) -> String {
         .unwrap_or_else(|_| "0.0.0.0".into())
 }
 
+/// A SIP reply and the device it names (User-Agent, else Server).
+fn sip_evidence(reply: wire::SipReply) -> Evidence {
+    let header = reply.user_agent.as_deref().or(reply.server.as_deref());
+    Evidence::Sip {
+        fingerprint: wire::fingerprint(header.unwrap_or("")),
+        reply,
+    }
+}
+
 pub async fn sip(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Vec<Service> {
     let local = local_for(ip);
     let local = local.as_str();
@@ -594,16 +604,10 @@ pub async fn sip(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Vec<Service> {
     out.push(
         match udp_ask(l, o.udp_retries, SocketAddr::new(ip, 5060), &msg).await {
             Ok(reply) => match wire::parse_sip(&reply) {
-                Some(r) => svc(
-                    5060,
-                    "udp",
-                    "sip",
-                    State::Open,
-                    json!({"status": r.status, "fingerprint": wire::fingerprint(r.user_agent.as_deref().or(r.server.as_deref()).unwrap_or("")), "user_agent": r.user_agent, "server": r.server}),
-                ),
-                None => svc(5060, "udp", "unknown", State::Open, json!({})),
+                Some(r) => Service::new(5060, "udp", "sip", State::Open, sip_evidence(r)),
+                None => Service::new(5060, "udp", "unknown", State::Open, Evidence::Empty {}),
             },
-            Err(s) => svc(5060, "udp", "sip", s, json!({})),
+            Err(s) => Service::new(5060, "udp", "sip", s, Evidence::Empty {}),
         },
     );
     // TCP.
@@ -625,29 +629,45 @@ pub async fn sip(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Vec<Service> {
             })
             .await;
             match wire::parse_sip(&reply) {
-                Some(r) => svc(
-                    5060,
-                    "tcp",
-                    "sip",
-                    State::Open,
-                    json!({"status": r.status, "fingerprint": wire::fingerprint(r.user_agent.as_deref().or(r.server.as_deref()).unwrap_or("")), "user_agent": r.user_agent, "server": r.server}),
-                ),
-                None => svc(5060, "tcp", "unknown", State::Open, json!({})),
+                Some(r) => Service::new(5060, "tcp", "sip", State::Open, sip_evidence(r)),
+                None => Service::new(5060, "tcp", "unknown", State::Open, Evidence::Empty {}),
             }
         }
-        None => svc(5060, "tcp", "sip", state, json!({})),
+        None => Service::new(5060, "tcp", "sip", state, Evidence::Empty {}),
     });
     // TLS.
     let (state, t) = tls(l, ip, 5061).await;
     out.push(match t {
         Some((version, mut t)) => {
-            let _ = t.write_all(&wire::sip_options(&ip.to_string(), 5061, "TLS", local, &o.sip_user_agent, &sip_tag())).await;
-            let reply = read_some(&mut t, 16384, l.timeout, |b| b.windows(4).any(|w| w == b"\r\n\r\n")).await;
+            let _ = t
+                .write_all(&wire::sip_options(
+                    &ip.to_string(),
+                    5061,
+                    "TLS",
+                    local,
+                    &o.sip_user_agent,
+                    &sip_tag(),
+                ))
+                .await;
+            let reply = read_some(&mut t, 16384, l.timeout, |b| {
+                b.windows(4).any(|w| w == b"\r\n\r\n")
+            })
+            .await;
             let r = wire::parse_sip(&reply);
             let open = if r.is_some() { "sips" } else { "unknown" };
-            svc(5061, "tcp", open, State::Open, json!({"tls": version, "status": r.as_ref().map(|r| r.status), "user_agent": r.and_then(|r| r.user_agent)}))
+            Service::new(
+                5061,
+                "tcp",
+                open,
+                State::Open,
+                Evidence::SipTls {
+                    tls: version,
+                    status: r.as_ref().map(|r| r.status),
+                    user_agent: r.and_then(|r| r.user_agent),
+                },
+            )
         }
-        None => svc(5061, "tcp", "sips", state, json!({})),
+        None => Service::new(5061, "tcp", "sips", state, Evidence::Empty {}),
     });
     out
 }

@@ -1,8 +1,8 @@
-//! Probe reports: JSON, human, nmap XML, and the audit crate's SARIF/CKLB via FileReport.
+//! Probe reports: JSON, human, nmap XML; SARIF and CKLB through `hookswitch-report`, with
+//! each host as a [`Subject`].
 
 use crate::model::{HostReport, State, Status};
-use hookswitch_audit::{FileReport, Finding as AuditFinding, Status as AuditStatus};
-use hookswitch_controls::control;
+use hookswitch_report::{Finding as ReportFinding, Subject};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -26,7 +26,8 @@ pub fn human(hosts: &[HostReport], out: &mut dyn Write) -> io::Result<()> {
                 svc.proto,
                 svc.service,
                 svc.state.as_str(),
-                describe(&svc.detail)
+                // The JSON report's fields, so people and tools see the same names.
+                describe(&serde_json::to_value(&svc.detail).unwrap_or_default())
             );
         }
         for f in &h.findings {
@@ -35,7 +36,7 @@ pub fn human(hosts: &[HostReport], out: &mut dyn Write) -> io::Result<()> {
                 Status::Pass => "pass",
                 Status::NotAssessable => "n/a ",
             };
-            let _ = writeln!(s, "  {tag} {:<13} {}", f.control, f.evidence);
+            let _ = writeln!(s, "  {tag} {:<13} {}", f.control.id, f.evidence);
         }
         out.write_all(s.as_bytes())?;
     }
@@ -74,31 +75,24 @@ fn describe(detail: &serde_json::Value) -> String {
     out.join(" ")
 }
 
-/// The findings as audit file reports (one per host), for the SARIF and CKLB writers.
-pub fn as_file_reports(hosts: &[HostReport]) -> Vec<FileReport> {
+/// Each host as a report subject, for the SARIF and CKLB writers (and `fails_at`).
+pub fn as_subjects(hosts: &[HostReport]) -> Vec<Subject> {
     hosts
         .iter()
         .map(|h| {
-            let mut r = FileReport::new(h.address.clone());
+            let mut r = Subject::new(h.address.clone());
             r.findings = h
                 .findings
                 .iter()
-                .filter_map(|f| {
-                    let c = control(f.control)?;
-                    Some(AuditFinding {
-                        control: c.id,
-                        status: match f.status {
-                            Status::Fail => AuditStatus::Fail,
-                            Status::Pass => AuditStatus::Pass,
-                            Status::NotAssessable => AuditStatus::NotAssessable,
-                        },
-                        severity: c.severity,
-                        line: None,
-                        key: format!("probe:{}", f.probe),
-                        value: None,
-                        remediation: c.remediation.to_string(),
-                        detail: format!("{} ({})", f.evidence, f.timestamp),
-                    })
+                .map(|f| ReportFinding {
+                    control: f.control.id,
+                    status: f.status,
+                    severity: f.control.severity,
+                    line: None,
+                    key: format!("probe:{}", f.probe),
+                    value: None,
+                    remediation: f.control.remediation.to_string(),
+                    detail: format!("{} ({})", f.evidence, f.timestamp),
                 })
                 .collect();
             r
@@ -151,10 +145,7 @@ pub fn nmap_xml(
                 State::Timeout if svc.proto == "udp" => "open|filtered",
                 State::Timeout => "filtered",
             };
-            let product = ["server", "user_agent", "ident", "banner"]
-                .iter()
-                .find_map(|k| svc.detail[*k].as_str())
-                .unwrap_or("");
+            let product = svc.detail.product().unwrap_or("");
             let name = match svc.service {
                 "https" => "https",
                 "sips" => "sip-tls",

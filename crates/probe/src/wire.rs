@@ -106,7 +106,7 @@ pub fn parse_ssh_ident(bytes: &[u8]) -> Option<SshIdent> {
 }
 
 /// The algorithm name-lists of an SSH KEXINIT (binary packet after the identification).
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct KexInit {
     pub kex: Vec<String>,
     pub host_key: Vec<String>,
@@ -144,7 +144,7 @@ pub fn parse_kexinit(packet: &[u8]) -> Option<KexInit> {
 }
 
 /// Status, `Server` header and `<title>` of an HTTP response.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HttpReply {
     pub status: u16,
     pub server: Option<String>,
@@ -185,7 +185,7 @@ pub fn parse_http(bytes: &[u8]) -> Option<HttpReply> {
 }
 
 /// A SIP response: status and the headers that fingerprint the device.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SipReply {
     pub status: u16,
     pub user_agent: Option<String>,
@@ -220,7 +220,7 @@ pub fn parse_sip(bytes: &[u8]) -> Option<SipReply> {
 
 /// Vendor, model and firmware read from a SIP User-Agent or Server header, e.g.
 /// `Yealink SIP-T54W 96.86.0.70`, `PolycomVVX-VVX_450-UA/6.3.0.14929`, `Cisco-CP8865/14.1.1`.
-#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Fingerprint {
     pub vendor: Option<String>,
     pub model: Option<String>,

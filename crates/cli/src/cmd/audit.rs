@@ -3,8 +3,9 @@
 use crate::flags::{AuditArgs, AuditFormat};
 use crate::output::emit_with;
 use crate::scan::{audit_files, collect, Audit, Options};
-use hookswitch_audit::{fails_at, report};
 use hookswitch_controls::Profile;
+use hookswitch_report as report;
+use hookswitch_report::fails_at;
 use std::io::IsTerminal;
 
 pub fn run(args: AuditArgs) -> Result<u8, String> {
@@ -48,7 +49,7 @@ pub fn run(args: AuditArgs) -> Result<u8, String> {
     // A CI gate must not pass when it looked at nothing.
     if !reports
         .iter()
-        .any(|r| r.vendor.is_some() && r.error.is_none() && r.skipped.is_none())
+        .any(|r| r.identity.vendor.is_some() && r.error.is_none() && r.skipped.is_none())
     {
         return Err(format!(
             "nothing could be audited: none of the {} file(s) is a vendor configuration hookswitch reads (see the report)",

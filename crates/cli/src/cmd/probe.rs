@@ -2,10 +2,10 @@
 
 use crate::flags::{ProbeArgs as Args, ProbeFormat};
 use crate::output::emit_with;
-use hookswitch_audit::{fails_at, report};
 use hookswitch_controls::Profile;
 use hookswitch_probe::scope::{resolve, Cidr};
 use hookswitch_probe::{report as probe_report, ProbeOptions};
+use hookswitch_report::{cklb, fails_at, sarif};
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -62,16 +62,16 @@ pub fn run(a: Args) -> Result<u8, String> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let files = probe_report::as_file_reports(&reports);
+    let subjects = probe_report::as_subjects(&reports);
     let args = format!("hookswitch probe {}", a.targets.join(" "));
     emit_with(a.output.as_deref(), |out| match a.format {
         ProbeFormat::Human => probe_report::human(&reports, out),
         ProbeFormat::Json => probe_report::json(&reports, out),
-        ProbeFormat::Sarif => report::sarif(&files, Profile::Standard, out),
-        ProbeFormat::Cklb => report::cklb(&files, Profile::Standard, &a.targets.join(" "), out),
+        ProbeFormat::Sarif => sarif(&subjects, Profile::Standard, out),
+        ProbeFormat::Cklb => cklb(&subjects, Profile::Standard, &a.targets.join(" "), out),
         ProbeFormat::NmapXml => probe_report::nmap_xml(&reports, &args, started, out),
     })?;
-    Ok(if fails_at(&files, a.fail_on.into()) {
+    Ok(if fails_at(&subjects, a.fail_on.into()) {
         1
     } else {
         0

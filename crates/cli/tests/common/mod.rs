@@ -8,6 +8,7 @@ pub mod support;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 use support::workspace;
 
 pub const PASS: &str = "correct horse battery staple";
@@ -179,4 +180,27 @@ pub fn init_args(
         out.display().to_string(),
     ]);
     args
+}
+
+/// Run to completion, or kill it after `limit` and fail: a hang (a FIFO read, an endless
+/// device) must not hang the test suite.
+pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hookswitch");
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("collect");
+            panic!(
+                "hookswitch still running after {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("collect")
 }

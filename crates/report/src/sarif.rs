@@ -1,4 +1,4 @@
-use crate::{FileReport, Status};
+use crate::{Finding, Status, Subject};
 use hookswitch_controls::{Profile, Severity, CATALOGUE};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
@@ -32,7 +32,7 @@ fn location(path: &str, line: Option<u32>) -> Location {
 
 /// SARIF 2.1.0, with the controls as rules. The log is streamed: the run's header is
 /// written with serde-sarif's types, then each result as it is built.
-pub fn sarif(files: &[FileReport], profile: Profile, out: &mut dyn Write) -> io::Result<()> {
+pub fn sarif<I>(files: &[Subject<I>], profile: Profile, out: &mut dyn Write) -> io::Result<()> {
     let controls: Vec<_> = CATALOGUE.iter().filter(|c| c.in_profile(profile)).collect();
     let rules: Vec<ReportingDescriptor> = controls
         .iter()
@@ -115,9 +115,9 @@ pub fn sarif(files: &[FileReport], profile: Profile, out: &mut dyn Write) -> io:
     out.write_all(b"\n]}]}\n")
 }
 
-fn result(
-    f: &FileReport,
-    x: &crate::Finding,
+fn result<I>(
+    f: &Subject<I>,
+    x: &Finding,
     controls: &[&hookswitch_controls::Control],
 ) -> SarifResult {
     let (kind, lvl) = match x.status {

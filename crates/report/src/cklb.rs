@@ -1,4 +1,4 @@
-use crate::{FileReport, Finding, Status};
+use crate::{Finding, Status, Subject};
 use hookswitch_controls::{config_controls, Profile};
 use hookswitch_stig::{embedded, Benchmark, Rule};
 use std::collections::BTreeMap;
@@ -20,14 +20,14 @@ fn uuid_for(parts: &[&str]) -> String {
 /// A STIG Viewer 3 checklist (CKLB JSON). Every rule of each benchmark a config control
 /// maps to is listed; a rule is `open` if any mapped finding fails, `not_a_finding` if
 /// every mapped finding passes, and `not_reviewed` otherwise.
-pub fn cklb(
-    files: &[FileReport],
+pub fn cklb<I>(
+    files: &[Subject<I>],
     profile: Profile,
     target: &str,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     // STIG rule → the findings (borrowed) of every control that maps to it.
-    let mut evidence: BTreeMap<&str, Evidence> = BTreeMap::new();
+    let mut evidence: BTreeMap<&str, Evidence<I>> = BTreeMap::new();
     for control in config_controls(profile) {
         for stig in control.stig {
             let entry = evidence.entry(stig).or_default();
@@ -98,13 +98,13 @@ pub fn cklb(
     out.write_all(b"\n")
 }
 
-type Evidence<'a> = Vec<(&'a FileReport, &'a Finding)>;
+type Evidence<'a, I> = Vec<(&'a Subject<I>, &'a Finding)>;
 
-fn rule_json(
+fn rule_json<I>(
     b: &Benchmark,
     r: &Rule,
     stig_uuid: &str,
-    evidence: Option<&Evidence>,
+    evidence: Option<&Evidence<I>>,
 ) -> serde_json::Value {
     let (status, details) = match evidence {
         Some(ev) if !ev.is_empty() => {

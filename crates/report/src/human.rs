@@ -1,24 +1,18 @@
-use crate::{summarize, FileReport, Status};
+use crate::{summarize, Identity, Status, Subject};
 use hookswitch_controls::{control, Profile};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-/// Grouped by file, then a summary per control.
-pub fn human(files: &[FileReport], profile: Profile, sink: &mut dyn Write) -> io::Result<()> {
+/// Grouped by subject, then a summary per control.
+pub fn human<I: Identity>(
+    files: &[Subject<I>],
+    profile: Profile,
+    sink: &mut dyn Write,
+) -> io::Result<()> {
     for f in files {
         let mut out = String::new();
-        let what = match (f.vendor, f.format, &f.skipped) {
-            (Some(v), Some(fmt), _) => format!("{v} ({fmt})"),
-            // The skip reason says what the file is.
-            (_, _, Some(_)) => "not audited".to_string(),
-            _ => "unrecognised".to_string(),
-        };
-        let model = f
-            .model
-            .as_deref()
-            .map(|m| format!(", model {m}"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "{}: {what}{model}", f.path);
+        let what = f.identity.describe(f.skipped.is_some());
+        let _ = writeln!(out, "{}: {what}", f.path);
         if !f.layers.is_empty() {
             let _ = writeln!(
                 out,
