@@ -323,7 +323,7 @@ fn transfers_past_the_limit_are_refused_until_a_slot_frees() {
 
     holder.send_to(b"\0\x04\0\x01", tid).unwrap();
     // The slot is given back once the server has read that ACK: bounded wait for it.
-    let served = (0..50).any(|_| {
+    let served = (0..100).any(|_| {
         std::thread::sleep(Duration::from_millis(100));
         curl(addr, "small", &[], &out_path).status.success()
     });
