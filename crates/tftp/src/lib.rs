@@ -26,6 +26,8 @@ use transfer::{Acked, Transfer};
 
 /// The set of files TFTP may hand out. Names are as the client sent them, already checked
 /// by [`check_name`]; an implementation answers only for files it means to be public.
+/// `get` runs on the async runtime, between receives: keep it quick (an in-memory set, or
+/// [`DirFiles`]' read of a small bootstrap file).
 pub trait PublicFiles: Send + Sync {
     fn get(&self, name: &str) -> Option<Bytes>;
 }
