@@ -16,6 +16,9 @@ command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
 # tests make certificates with the openssl tool.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The TFTP tests fetch with tftp-hpa's client (plain RFC 1350) and atftp (windowsize, RFC 7440).
+command -v tftp >/dev/null 2>&1 || need_apt+=(tftp-hpa)
+command -v atftp >/dev/null 2>&1 || need_apt+=(atftp)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
