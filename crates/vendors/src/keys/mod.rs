@@ -83,8 +83,70 @@ pub fn rules_for(format: Format) -> &'static [KeyRule] {
 pub fn family_of(vendor: Vendor, model: &str) -> Option<&'static str> {
     match vendor {
         Vendor::Grandstream => grandstream::family_of(model),
+        Vendor::Cisco => cisco::family_of(model),
         _ => None,
     }
+}
+
+/// How far a vendor's tables can assess a setting: what the control × vendor matrix shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// A verified key in every format of the vendor, for every model.
+    Every,
+    /// Verified keys only in these formats (Cisco: CUCM or MPP).
+    Formats(Vec<Format>),
+    /// Verified keys only for these model families (the model must be known).
+    Families(Vec<&'static str>),
+    /// No verified key: always `not_assessable`.
+    None,
+}
+
+impl std::fmt::Display for Coverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Coverage::Every => f.write_str("yes"),
+            Coverage::Formats(formats) => {
+                let names: Vec<&str> = formats.iter().map(|f| f.as_str()).collect();
+                write!(f, "only {}", names.join(", "))
+            }
+            Coverage::Families(families) => write!(f, "only {}", families.join(", ")),
+            Coverage::None => f.write_str("-"),
+        }
+    }
+}
+
+/// What the vendor's key tables can tell about `setting`.
+pub fn coverage(vendor: Vendor, setting: Setting) -> Coverage {
+    // Formats that carry settings (an encrypted Yealink file carries none we can read).
+    let formats: Vec<Format> = Format::ALL
+        .into_iter()
+        .filter(|f| f.vendor() == vendor && f.writable())
+        .collect();
+    let rules_of = |f: Format| rules_for(f).iter().filter(move |r| r.setting == setting);
+    let covered: Vec<Format> = formats
+        .iter()
+        .copied()
+        .filter(|&f| rules_of(f).next().is_some())
+        .collect();
+    if covered.is_empty() {
+        return Coverage::None;
+    }
+    let any_model = covered
+        .iter()
+        .any(|&f| rules_of(f).any(|r| r.families.is_empty()));
+    if !any_model {
+        let mut families: Vec<&'static str> = covered
+            .iter()
+            .flat_map(|&f| rules_of(f).flat_map(|r| r.families.iter().copied()))
+            .collect();
+        families.sort_unstable();
+        families.dedup();
+        return Coverage::Families(families);
+    }
+    if covered.len() < formats.len() {
+        return Coverage::Formats(covered);
+    }
+    Coverage::Every
 }
 
 impl Decode {
@@ -151,26 +213,61 @@ pub(crate) fn url_scheme(url: &str) -> Result<Value, String> {
     Ok(Value::Fetch(scheme))
 }
 
-/// Does a table key pattern (`*` = index) match a document key?
-pub(crate) fn pattern_matches(pattern: &str, key: &str) -> bool {
+/// The indices a document key gives a pattern's `*`s (one or more digits each), if it matches.
+pub(crate) fn indices<'k>(pattern: &str, key: &'k str) -> Option<Vec<&'k str>> {
     let mut p = pattern.as_bytes();
-    let mut k = key.as_bytes();
-    while let Some((&c, rest)) = p.split_first() {
+    let mut rest = key;
+    let mut found = Vec::new();
+    while let Some((&c, p_rest)) = p.split_first() {
         if c == b'*' {
-            let digits = k.iter().take_while(|b| b.is_ascii_digit()).count();
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
             if digits == 0 {
-                return false;
+                return None;
             }
-            k = &k[digits..];
+            found.push(&rest[..digits]);
+            rest = &rest[digits..];
         } else {
-            match k.split_first() {
-                Some((&kc, krest)) if kc == c => k = krest,
-                _ => return false,
+            rest = rest.strip_prefix(c as char)?;
+        }
+        p = p_rest;
+    }
+    rest.is_empty().then_some(found)
+}
+
+/// A pattern with its `*`s replaced by `indices`, in order.
+pub(crate) fn with_indices(pattern: &str, indices: &[&str]) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut next = indices.iter();
+    for c in pattern.chars() {
+        match (c, next.clone().next()) {
+            ('*', Some(i)) => {
+                out.push_str(i);
+                next.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The instances (index tuples, in document order) of any of `patterns` among `keys`:
+/// a per-account rule of several keys (Snom `user_srtp[N]` with `user_savp[N]`) sees
+/// account N when either key is written.
+pub(crate) fn instances<'k>(
+    patterns: &[&str],
+    keys: impl Iterator<Item = &'k str>,
+) -> Vec<Vec<&'k str>> {
+    let mut out: Vec<Vec<&str>> = Vec::new();
+    for key in keys {
+        for p in patterns {
+            if let Some(found) = indices(p, key) {
+                if !out.contains(&found) {
+                    out.push(found);
+                }
             }
         }
-        p = rest;
     }
-    k.is_empty()
+    out
 }
 
 /// The Grandstream XML v2 alias of a P-value key.
@@ -184,6 +281,10 @@ pub fn grandstream_alias(pkey: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pattern_matches(pattern: &str, key: &str) -> bool {
+        indices(pattern, key).is_some()
+    }
 
     #[test]
     fn patterns_match_indices_only() {
@@ -202,6 +303,23 @@ mod tests {
         assert!(pattern_matches("SIP_Transport_*_", "SIP_Transport_1_"));
         assert!(!pattern_matches("SIP_Transport_*_", "SIP_Transport_1_x"));
         assert!(pattern_matches("plain", "plain"));
+    }
+
+    #[test]
+    fn instances_of_several_keys_share_their_indices() {
+        let keys = [
+            "user_savp[2]",
+            "user_srtp[1]",
+            "user_srtp[2]",
+            "user_host[3]",
+        ];
+        let found = instances(&["user_srtp[*]", "user_savp[*]"], keys.into_iter());
+        assert_eq!(found, vec![vec!["2"], vec!["1"]]);
+        assert_eq!(with_indices("user_srtp[*]", &found[0]), "user_srtp[2]");
+        assert_eq!(
+            with_indices("reg.*.server.*.transport", &["1", "12"]),
+            "reg.1.server.12.transport"
+        );
     }
 
     #[test]
@@ -224,9 +342,10 @@ mod tests {
             for r in rules_for(format) {
                 assert!(!r.keys.is_empty(), "{format}: {:?} has no keys", r.setting);
                 let patterned = r.keys.iter().any(|k| k.contains('*'));
+                let stars = |k: &str| k.matches('*').count();
                 assert!(
-                    !patterned || r.keys.len() == 1,
-                    "{format}: composite rules cannot use patterns"
+                    !patterned || r.keys.iter().all(|k| stars(k) == stars(r.keys[0])),
+                    "{format}: every key of a per-instance rule has the same indices"
                 );
                 if !matches!(r.decode, Decode::Composite(_)) {
                     assert_eq!(r.keys.len(), 1, "{format}: {:?}", r.setting);
