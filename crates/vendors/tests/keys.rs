@@ -96,3 +96,41 @@ fn poly_outbound_proxy_transport_and_srtp_enable() {
     // sec.srtp.require="1" means nothing while sec.srtp.enable="0".
     assert_eq!(values(&doc, Setting::SrtpRequired, None), vec![OFF]);
 }
+
+#[test]
+fn grandstream_alias_words_decode_like_their_p_values() {
+    let doc = fixture("cfgc074ad112233.xml");
+    let grp = Some("grp");
+    assert_eq!(
+        values(&doc, Setting::SipTransport, grp),
+        vec![sip(SipTransport::Udp)]
+    );
+    assert_eq!(values(&doc, Setting::SrtpRequired, grp), vec![OFF]);
+    assert_eq!(values(&doc, Setting::PcPort, grp), vec![ON]);
+    assert_eq!(values(&doc, Setting::PcPortMirror, grp), vec![ON]);
+    assert_eq!(values(&doc, Setting::Bluetooth, grp), vec![ON]);
+    assert_eq!(
+        values(&doc, Setting::ProvisioningTransport, grp),
+        vec![Some(Value::Fetch(FetchScheme::Http))]
+    );
+    assert_eq!(values(&doc, Setting::WebPlainHttp, grp), vec![ON]);
+    // "Disable SSH" = No: the SSH server runs.
+    assert_eq!(values(&doc, Setting::SshServer, grp), vec![ON]);
+}
+
+#[test]
+fn grandstream_keys_with_one_meaning_need_no_family() {
+    let doc = fixture("cfg000b82445566.xml");
+    assert_eq!(
+        values(&doc, Setting::SipTransport, None),
+        vec![sip(SipTransport::Udp)]
+    );
+    assert_eq!(values(&doc, Setting::SrtpRequired, None), vec![OFF]);
+    // P276 is SSH on some families and Telnet on others: still needs the family.
+    assert_eq!(values(&doc, Setting::SshServer, None), vec![None]);
+    let alias = fixture("cfgc074ad112233.xml");
+    assert_eq!(
+        values(&alias, Setting::SipTransport, None),
+        vec![sip(SipTransport::Udp)]
+    );
+}
