@@ -93,10 +93,13 @@ pub fn family_of(vendor: Vendor, model: &str) -> Option<&'static str> {
 pub enum Coverage {
     /// A verified key in every format of the vendor, for every model.
     Every,
-    /// Verified keys only in these formats (Cisco: CUCM or MPP).
-    Formats(Vec<Format>),
-    /// Verified keys only for these model families (the model must be known).
-    Families(Vec<&'static str>),
+    /// Verified keys only in these formats, each for every model (empty families) or only
+    /// for the model families listed (the model must be known). `every_format`: every
+    /// format of the vendor is listed.
+    Partial {
+        formats: Vec<(Format, Vec<&'static str>)>,
+        every_format: bool,
+    },
     /// No verified key: always `not_assessable`.
     None,
 }
@@ -105,12 +108,24 @@ impl std::fmt::Display for Coverage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Coverage::Every => f.write_str("yes"),
-            Coverage::Formats(formats) => {
-                let names: Vec<&str> = formats.iter().map(|f| f.as_str()).collect();
-                write!(f, "only {}", names.join(", "))
-            }
-            Coverage::Families(families) => write!(f, "only {}", families.join(", ")),
             Coverage::None => f.write_str("-"),
+            Coverage::Partial {
+                formats,
+                every_format,
+            } => {
+                let same_families = formats.windows(2).all(|w| w[0].1 == w[1].1);
+                if *every_format && same_families {
+                    return write!(f, "only {}", formats[0].1.join(", "));
+                }
+                let shown: Vec<String> = formats
+                    .iter()
+                    .map(|(format, families)| match families.as_slice() {
+                        [] => format.as_str().to_string(),
+                        some => format!("{format} ({})", some.join(", ")),
+                    })
+                    .collect();
+                write!(f, "only {}", shown.join(", "))
+            }
         }
     }
 }
@@ -122,31 +137,38 @@ pub fn coverage(vendor: Vendor, setting: Setting) -> Coverage {
         .into_iter()
         .filter(|f| f.vendor() == vendor && f.writable())
         .collect();
-    let rules_of = |f: Format| rules_for(f).iter().filter(move |r| r.setting == setting);
-    let covered: Vec<Format> = formats
-        .iter()
-        .copied()
-        .filter(|&f| rules_of(f).next().is_some())
-        .collect();
-    if covered.is_empty() {
-        return Coverage::None;
-    }
-    let any_model = covered
-        .iter()
-        .any(|&f| rules_of(f).any(|r| r.families.is_empty()));
-    if !any_model {
-        let mut families: Vec<&'static str> = covered
+    let mut covered: Vec<(Format, Vec<&'static str>)> = Vec::new();
+    for &format in &formats {
+        let rules: Vec<&KeyRule> = rules_for(format)
             .iter()
-            .flat_map(|&f| rules_of(f).flat_map(|r| r.families.iter().copied()))
+            .filter(|r| r.setting == setting)
             .collect();
+        if rules.is_empty() {
+            continue;
+        }
+        // A rule without families holds for every model.
+        let mut families: Vec<&'static str> = if rules.iter().any(|r| r.families.is_empty()) {
+            Vec::new()
+        } else {
+            rules
+                .iter()
+                .flat_map(|r| r.families.iter().copied())
+                .collect()
+        };
         families.sort_unstable();
         families.dedup();
-        return Coverage::Families(families);
+        covered.push((format, families));
     }
-    if covered.len() < formats.len() {
-        return Coverage::Formats(covered);
+    if covered.is_empty() {
+        Coverage::None
+    } else if covered.len() == formats.len() && covered.iter().all(|(_, f)| f.is_empty()) {
+        Coverage::Every
+    } else {
+        Coverage::Partial {
+            every_format: covered.len() == formats.len(),
+            formats: covered,
+        }
     }
-    Coverage::Every
 }
 
 impl Decode {
@@ -334,6 +356,26 @@ mod tests {
         );
         assert!(url_scheme("/$PSN.xml").is_err());
         assert!(url_scheme("gopher://x").is_err());
+    }
+
+    #[test]
+    fn coverage_names_the_formats_and_families_a_key_holds_for() {
+        assert_eq!(
+            coverage(Vendor::Poly, Setting::SipTransport),
+            Coverage::Every
+        );
+        assert_eq!(coverage(Vendor::Snom, Setting::TlsMinimum), Coverage::None);
+        let shown = |v, s| coverage(v, s).to_string();
+        assert_eq!(shown(Vendor::Grandstream, Setting::Bluetooth), "only grp");
+        assert_eq!(
+            shown(Vendor::Cisco, Setting::ConfigSigning),
+            "only cisco-cucm"
+        );
+        assert_eq!(
+            shown(Vendor::Cisco, Setting::Speakerphone),
+            "only cisco-cucm, cisco-mpp (spa5xx)"
+        );
+        assert_eq!(shown(Vendor::Yealink, Setting::Wifi), "yes");
     }
 
     #[test]
