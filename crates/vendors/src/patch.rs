@@ -273,6 +273,19 @@ pub fn secure_pairs(
                 "set {} to an https:// URL of your internal server; hookswitch does not choose the server",
                 shown(r)
             ),
+            // Several keys decide where the phone fetches from (Cisco MPP's profile rules,
+            // Snom's URL and plug-and-play).
+            Some(r)
+                if matches!(
+                    setting,
+                    Setting::ProvisioningTransport | Setting::FirmwareTransport
+                ) =>
+            {
+                format!(
+                    "set {} so that the phone fetches only over https:// from your internal server; hookswitch does not choose the server",
+                    shown(r)
+                )
+            }
             Some(r) => format!(
                 "{}: no documented value gives the secure state ({}); not guessed",
                 shown(r),
