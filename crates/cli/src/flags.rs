@@ -229,6 +229,13 @@ pub struct EnrollArgs {
 pub struct ControlsArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub format: CatalogueFormat,
+    /// Print the control × vendor matrix of what a configuration file can show (the
+    /// blind spots: `-` is always not_assessable).
+    #[arg(long)]
+    pub coverage: bool,
+    /// The coverage matrix for this vendor only (implies --coverage).
+    #[arg(long)]
+    pub vendor: Option<Vendor>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -251,6 +258,10 @@ pub struct AuditArgs {
     /// Model (or model family) for files that do not name their own, e.g. GRP2612.
     #[arg(long)]
     pub model: Option<String>,
+    /// Inventory CSV (columns id, mac, vendor, model; see `hookswitch-inventory`): the model
+    /// of files named by MAC (`cfg<mac>.xml`, `<mac>.cfg`, `SEP<MAC>.cnf.xml`, `<MAC>.xml`).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
     /// Write the report here (atomically) instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
