@@ -205,6 +205,10 @@ pub struct ServeArgs {
     /// Public files (metadata, firmware) over plain HTTP too; never a config.
     #[arg(long, value_name = "ADDR:PORT")]
     pub plain_http: Option<std::net::SocketAddr>,
+    /// Public files (the metadata with its roots, firmware, public bootstrap configs) over
+    /// read-only TFTP, for legacy phones' first boot; never a config.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub tftp: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub db: DatabaseArg,
     /// How often the repository is checked for a new version, in milliseconds.

@@ -66,6 +66,7 @@ impl Fixture {
             client_cas: vec![self.devices.pem.display().to_string().parse().unwrap()],
             metrics: Some("127.0.0.1:0".parse().unwrap()),
             plain_http: Some("127.0.0.1:0".parse().unwrap()),
+            tftp: Some("127.0.0.1:0".parse().unwrap()),
             poll: Duration::from_millis(50),
             store: None,
         }
@@ -383,6 +384,35 @@ fn nothing_outside_the_verified_files_is_served() {
     assert_eq!(plain("metadata/timestamp.json"), "200");
     assert_eq!(plain(&own), "404");
     assert_eq!(plain(&format!("{OWN}.cfg")), "404");
+
+    // TFTP (curl as the client): the verified public files, byte for byte; never a
+    // config, nothing unsigned, nothing outside the tree.
+    let tftp_port = served.running.as_ref().unwrap().tftp_addr.unwrap().port();
+    let tftp = |path: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "--tftp-blksize", "1428", "--max-time", "20"])
+            .arg(format!("tftp://127.0.0.1:{tftp_port}/{path}"))
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), out.stdout)
+    };
+    let (rc, body) = tftp("metadata/1.root.json");
+    assert_eq!(rc, 0);
+    assert_eq!(
+        body,
+        std::fs::read(f.repo.join("metadata/1.root.json")).unwrap()
+    );
+    for path in [
+        own.as_str(),
+        &format!("{OWN}.cfg"),
+        "staging/firmware/abc.T54W.rom",
+        "targets/firmware/unlisted.rom",
+        "metadata/../signer-state.json",
+    ] {
+        let (rc, body) = tftp(path);
+        assert_ne!(rc, 0, "{path}: served over TFTP");
+        assert!(body.is_empty(), "{path}");
+    }
 }
 
 #[test]
