@@ -7,7 +7,7 @@
 
 postgres_bin() {
     local dir
-    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
     [ -x "$dir/initdb" ] || { echo "postgres: no /usr/lib/postgresql/*/bin/initdb (Debian package postgresql)" >&2; return 1; }
     echo "$dir"
 }

@@ -16,6 +16,9 @@ command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
 # tests make certificates with the openssl tool.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The TFTP tests fetch with tftp-hpa's client (plain RFC 1350) and atftp (windowsize, RFC 7440).
+command -v tftp >/dev/null 2>&1 || need_apt+=(tftp-hpa)
+command -v atftp >/dev/null 2>&1 || need_apt+=(atftp)
 # The boot-storm benchmark (scripts/bench-boot-storm.sh) compares against nginx and h2load.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v h2load >/dev/null 2>&1 || need_apt+=(nghttp2-client)

@@ -208,6 +208,10 @@ pub struct ServeArgs {
     /// Public files (metadata, firmware) over plain HTTP too; never a config.
     #[arg(long, value_name = "ADDR:PORT")]
     pub plain_http: Option<std::net::SocketAddr>,
+    /// Public files (the metadata with its roots, firmware, public bootstrap configs) over
+    /// read-only TFTP, for legacy phones' first boot; never a config.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub tftp: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub db: DatabaseArg,
     /// How often the repository is checked for a new version, in milliseconds.
@@ -286,6 +290,13 @@ pub struct EnrollArgs {
 pub struct ControlsArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub format: CatalogueFormat,
+    /// Print the control × vendor matrix of what a configuration file can show (the
+    /// blind spots: `-` is always not_assessable).
+    #[arg(long)]
+    pub coverage: bool,
+    /// The coverage matrix for this vendor only (implies --coverage).
+    #[arg(long)]
+    pub vendor: Option<Vendor>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -308,6 +319,10 @@ pub struct AuditArgs {
     /// Model (or model family) for files that do not name their own, e.g. GRP2612.
     #[arg(long)]
     pub model: Option<String>,
+    /// Inventory CSV (columns id, mac, vendor, model; see `hookswitch-inventory`): the model
+    /// of files named by MAC (`cfg<mac>.xml`, `<mac>.cfg`, `SEP<MAC>.cnf.xml`, `<MAC>.xml`).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
     /// Write the report here (atomically) instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,

@@ -47,13 +47,99 @@ pub const KEY_ROLES: [&str; 8] = [
 /// Name prefix of the per-device config bins.
 pub const BIN_PREFIX: &str = "config-bin";
 
+/// Why the repository refused or failed an operation. Each variant says what a caller may
+/// act on; the message names the file, role or request part concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading, writing or parsing a repository file failed.
+    #[error("{}: {reason}", path.display())]
+    File { path: PathBuf, reason: String },
+    /// Nothing is published yet under `dir` (the metadata directory).
+    #[error("{}: no published root (run repo init and publish first)", dir.display())]
+    NotInitialised { dir: PathBuf },
+    #[error("{}: already initialised", dir.display())]
+    AlreadyInitialised { dir: PathBuf },
+    /// Another `stage` or `publish` holds the lock (or the lock file cannot be taken).
+    #[error("{}: {reason} (is another stage or publish running?)", path.display())]
+    Locked { path: PathBuf, reason: String },
+    /// The request is malformed or does not fit this repository: its shape, a role or
+    /// delegation it names, a version, the root rules.
+    #[error("{0}")]
+    Ceremony(String),
+    /// A document lacks valid signatures up to its threshold: collect more in the ceremony.
+    #[error("{0}")]
+    Threshold(String),
+    /// The request's root v`version` is not the one `--expect-root` pinned.
+    #[error(
+        "root v{version} in the request has fingerprint {found}, not the expected {expected}: \
+         the request was changed on its way from the ceremony"
+    )]
+    RootPin {
+        version: u64,
+        expected: String,
+        found: String,
+    },
+    /// The live repository moved past the request (or a killed run left other content under
+    /// its versions): stage the change again.
+    #[error("{0}")]
+    Outdated(String),
+    /// The published metadata lacks a role or delegation every hookswitch repository has.
+    #[error("{0}")]
+    Inconsistent(String),
+    /// A target path that could escape its directory.
+    #[error("target path {path:?} is not a clean relative path")]
+    InvalidTarget { path: String },
+    /// A staged target file is missing, unreadable, or not the content its name hashes.
+    #[error("staged {blob}: {reason}")]
+    Staged { blob: String, reason: String },
+    /// The online signer failed, refused, or answered with something unusable.
+    #[error(transparent)]
+    OnlineSigner(#[from] SignerError),
+}
+
+impl Error {
+    fn file(path: &Path, reason: impl std::fmt::Display) -> Error {
+        Error::File {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl From<Error> for String {
+    fn from(e: Error) -> String {
+        e.to_string()
+    }
+}
+
+/// What the online signer said, by what the publisher can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum SignerError {
+    /// It could not do it: unreachable, TLS, a timeout, or an error on its side.
+    #[error("{0}")]
+    Failed(String),
+    /// It refused: its reason (a version that does not advance, an expiry beyond its
+    /// policy, a wrong token, a document it does not sign).
+    #[error("{0}")]
+    Refused(String),
+    /// Its answer is unusable: unreadable, or signatures that do not meet the threshold.
+    #[error("{0}")]
+    BadAnswer(String),
+}
+
+impl From<SignerError> for String {
+    fn from(e: SignerError) -> String {
+        e.to_string()
+    }
+}
+
 /// Signs snapshot and timestamp (and bins, if it holds that key) from another process.
 pub trait OnlineSigner {
     /// Signatures over the canonical form of `signed` for `role`.
-    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String>;
+    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, SignerError>;
     /// The highest version it has signed per role (`snapshot`, `timestamp`): it refuses
     /// anything not above, so a publisher restarting after a crash starts from there.
-    fn last_versions(&self) -> Result<BTreeMap<String, u64>, String>;
+    fn last_versions(&self) -> Result<BTreeMap<String, u64>, SignerError>;
 }
 
 pub struct Repository {
@@ -90,12 +176,10 @@ pub enum Change {
     },
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, Vec<u8>), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    let signed = serde_json::from_value(v["signed"].clone())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, Vec<u8>), Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::file(path, e))?;
+    let signed = serde_json::from_value(v["signed"].clone()).map_err(|e| Error::file(path, e))?;
     Ok((signed, bytes))
 }
 
@@ -123,7 +207,7 @@ pub fn blob_name(path: &str, sha256: &str) -> String {
     }
 }
 
-fn check_target_path(path: &str) -> Result<(), String> {
+fn check_target_path(path: &str) -> Result<(), Error> {
     let bad = path.is_empty()
         || path.starts_with('/')
         || path
@@ -132,7 +216,7 @@ fn check_target_path(path: &str) -> Result<(), String> {
         || path.contains('\\')
         || path.chars().any(|c| c.is_control());
     if bad {
-        return Err(format!("target path {path:?} is not a clean relative path"));
+        return Err(Error::InvalidTarget { path: path.into() });
     }
     Ok(())
 }
@@ -155,7 +239,7 @@ impl Repository {
     }
 
     /// The latest published root and its bytes.
-    pub fn latest_root(&self) -> Result<(Root, Vec<u8>), String> {
+    pub fn latest_root(&self) -> Result<(Root, Vec<u8>), Error> {
         let mut n = 0u64;
         while self
             .metadata_dir()
@@ -165,15 +249,14 @@ impl Repository {
             n += 1;
         }
         if n == 0 {
-            return Err(format!(
-                "{}: no published root (run repo init and publish first)",
-                self.metadata_dir().display()
-            ));
+            return Err(Error::NotInitialised {
+                dir: self.metadata_dir(),
+            });
         }
         read_json(&self.metadata_dir().join(format!("{n}.root.json")))
     }
 
-    fn published_snapshot(&self) -> Result<Option<Snapshot>, String> {
+    fn published_snapshot(&self) -> Result<Option<Snapshot>, Error> {
         let p = self.metadata_dir().join("timestamp.json");
         if !p.exists() {
             return Ok(None);
@@ -182,7 +265,7 @@ impl Repository {
         let v = ts
             .meta
             .get("snapshot.json")
-            .ok_or("timestamp has no snapshot.json")?
+            .ok_or_else(|| Error::file(&p, "timestamp has no snapshot.json"))?
             .version;
         Ok(Some(
             read_json(&self.metadata_dir().join(format!("{v}.snapshot.json")))?.0,
@@ -190,7 +273,7 @@ impl Repository {
     }
 
     /// The live timestamp, if anything was ever published.
-    fn live_timestamp(&self) -> Result<Option<Timestamp>, String> {
+    fn live_timestamp(&self) -> Result<Option<Timestamp>, Error> {
         let p = self.metadata_dir().join("timestamp.json");
         if !p.exists() {
             return Ok(None);
@@ -203,7 +286,7 @@ impl Repository {
         &self,
         snapshot: Option<&Snapshot>,
         role: &str,
-    ) -> Result<Option<Targets>, String> {
+    ) -> Result<Option<Targets>, Error> {
         let Some(meta) = snapshot.and_then(|s| s.meta.get(&format!("{role}.json"))) else {
             return Ok(None);
         };
@@ -218,9 +301,11 @@ impl Repository {
     }
 
     /// The request that creates the repository: root v1 and every targets role v1, unsigned.
-    pub fn init(&self, keys: &InitKeys, devices: u64, now: i64) -> Result<Request, String> {
+    pub fn init(&self, keys: &InitKeys, devices: u64, now: i64) -> Result<Request, Error> {
         if self.metadata_dir().join("1.root.json").exists() {
-            return Err(format!("{}: already initialised", self.dir.display()));
+            return Err(Error::AlreadyInitialised {
+                dir: self.dir.clone(),
+            });
         }
         let at = |secs: i64| time::format(now + secs);
         let root = repo::root(
@@ -274,23 +359,32 @@ impl Repository {
         ]);
         let bits = repo::bin_bit_length(devices);
         let bins = repo::hashed_bins(BIN_PREFIX, bits, keys.bins.clone(), 1);
-        let succinct = bins.succinct_roles.clone().ok_or("no bins")?;
+        let succinct = bins
+            .succinct_roles
+            .clone()
+            .ok_or_else(|| Error::Inconsistent("no bins".into()))?;
         let mut req = Request::new(0);
-        req.push("root", "root", &root, &root.roles["root"])?;
+        req.push("root", "root", &root, &root.roles["root"])
+            .map_err(Error::Ceremony)?;
         let targets = repo::targets(1, &at(expiry::TARGETS), BTreeMap::new(), Some(dele.clone()));
-        req.push("targets", "root", &targets, &root.roles["targets"])?;
+        req.push("targets", "root", &targets, &root.roles["targets"])
+            .map_err(Error::Ceremony)?;
         for (name, life) in [("firmware", expiry::FIRMWARE), ("apps", expiry::APPS)] {
-            let (_, auth) = delegated_authority(&targets, name).ok_or("delegation")?;
+            let (_, auth) = delegated_authority(&targets, name)
+                .ok_or_else(|| Error::Inconsistent(format!("targets does not delegate {name}")))?;
             req.push(
                 name,
                 "targets",
                 &repo::targets(1, &at(life), BTreeMap::new(), None),
                 &auth,
-            )?;
+            )
+            .map_err(Error::Ceremony)?;
         }
         let config = repo::targets(1, &at(expiry::CONFIG), BTreeMap::new(), Some(bins));
-        let (_, auth) = delegated_authority(&targets, "config").ok_or("delegation")?;
-        req.push("config", "targets", &config, &auth)?;
+        let (_, auth) = delegated_authority(&targets, "config")
+            .ok_or_else(|| Error::Inconsistent("targets does not delegate config".into()))?;
+        req.push("config", "targets", &config, &auth)
+            .map_err(Error::Ceremony)?;
         let bin_auth = RoleKeys {
             keyids: succinct.keyids.clone(),
             threshold: succinct.threshold,
@@ -301,14 +395,15 @@ impl Repository {
                 "config",
                 &repo::targets(1, &at(expiry::BINS), BTreeMap::new(), None),
                 &bin_auth,
-            )?;
+            )
+            .map_err(Error::Ceremony)?;
         }
         Ok(req)
     }
 
     /// Stage changes: copy target files into `staging/` and put every role they change,
     /// at its next version, into a request.
-    pub fn stage(&self, changes: Vec<Change>, now: i64) -> Result<Request, String> {
+    pub fn stage(&self, changes: Vec<Change>, now: i64) -> Result<Request, Error> {
         let _lock = self.lock()?;
         let (root, _) = self.latest_root()?;
         let mut req = Request::new(root.version);
@@ -317,16 +412,16 @@ impl Repository {
         let snapshot = snapshot.as_ref();
         let top = self
             .targets_in(snapshot, "targets")?
-            .ok_or("no published targets")?;
+            .ok_or_else(|| Error::Inconsistent("no published targets".into()))?;
         let config = self
             .targets_in(snapshot, "config")?
-            .ok_or("no published config role")?;
+            .ok_or_else(|| Error::Inconsistent("no published config role".into()))?;
         let mut blobs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
         let succinct = config
             .delegations
             .as_ref()
             .and_then(|d| d.succinct_roles.clone())
-            .ok_or("config role has no bins")?;
+            .ok_or_else(|| Error::Inconsistent("config role has no bins".into()))?;
         for change in changes {
             let (path, bytes, custom) = match change {
                 Change::Target {
@@ -343,9 +438,9 @@ impl Repository {
                     let path = format!("config/{file_name}");
                     let bin = succinct.role_for(&path);
                     if !updated.contains_key(&bin) {
-                        let t = self
-                            .targets_in(snapshot, &bin)?
-                            .ok_or_else(|| format!("role {bin} is not published"))?;
+                        let t = self.targets_in(snapshot, &bin)?.ok_or_else(|| {
+                            Error::Inconsistent(format!("role {bin} is not published"))
+                        })?;
                         updated.insert(bin.clone(), t);
                     }
                     let release = updated
@@ -372,14 +467,14 @@ impl Repository {
             let blob = blob_name(&path, &info.hashes["sha256"]);
             let staged = self.staging_dir().join(&blob);
             std::fs::create_dir_all(staged.parent().unwrap_or(&self.staging_dir()))
-                .map_err(|e| format!("{}: {e}", staged.display()))?;
+                .map_err(|e| Error::file(&staged, e))?;
             blobs.push((staged, bytes));
             req.blobs.push(blob);
             let mut t = match updated.remove(&role) {
                 Some(t) => t,
                 None => self
                     .targets_in(snapshot, &role)?
-                    .ok_or_else(|| format!("role {role} is not published"))?,
+                    .ok_or_else(|| Error::Inconsistent(format!("role {role} is not published")))?,
             };
             t.targets.insert(path, info);
             updated.insert(role, t);
@@ -389,7 +484,7 @@ impl Repository {
             .map(|(p, b)| (p.clone(), b.as_slice()))
             .collect();
         hookswitch_atomicfile::write_batch(&batch)
-            .map_err(|e| format!("{}: {e}", self.staging_dir().display()))?;
+            .map_err(|e| Error::file(&self.staging_dir(), e))?;
         // Above the live version and above anything an interrupted publication left on disk:
         // a version number, once written, never names other content.
         let on_disk = self.versioned_files()?;
@@ -412,16 +507,23 @@ impl Repository {
                 (
                     "config".to_string(),
                     delegated_authority(&config, &role)
-                        .ok_or("bin authority")?
+                        .ok_or_else(|| {
+                            Error::Inconsistent(format!("config does not delegate {role}"))
+                        })?
                         .1,
                 )
             } else {
                 (
                     "targets".to_string(),
-                    delegated_authority(&top, &role).ok_or("delegation")?.1,
+                    delegated_authority(&top, &role)
+                        .ok_or_else(|| {
+                            Error::Inconsistent(format!("targets does not delegate {role}"))
+                        })?
+                        .1,
                 )
             };
-            req.push(&role, &delegator, &t, &auth)?;
+            req.push(&role, &delegator, &t, &auth)
+                .map_err(Error::Ceremony)?;
         }
         Ok(req)
     }
@@ -444,8 +546,8 @@ impl Repository {
         expect_root: Option<&str>,
         online: &dyn OnlineSigner,
         now: i64,
-    ) -> Result<Published, String> {
-        req.validate()?;
+    ) -> Result<Published, Error> {
+        req.validate().map_err(Error::Ceremony)?;
         let _lock = self.lock()?;
         self.sweep_temp_files()?;
         let live_ts = self.live_timestamp()?;
@@ -462,11 +564,11 @@ impl Repository {
         }
         // Read the live snapshot once: delegators, versions and the next snapshot version come from it.
         let published = self.published_snapshot()?;
-        let lookup = |role: &str, req: &Request| -> Result<Option<Targets>, String> {
+        let lookup = |role: &str, req: &Request| -> Result<Option<Targets>, Error> {
             match req.documents.iter().find(|d| d.role == role) {
                 Some(d) => serde_json::from_value(d.signed.clone())
                     .map(Some)
-                    .map_err(|e| format!("{role}: {e}")),
+                    .map_err(|e| Error::Ceremony(format!("{role}: {e}"))),
                 None => self.targets_in(published.as_ref(), role),
             }
         };
@@ -480,24 +582,26 @@ impl Repository {
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let mut already_live = 0;
         for d in req.documents.iter().filter(|d| d.role != "root") {
-            let bytes = ceremony::envelope(d)?;
+            let bytes = ceremony::envelope(d).map_err(Error::Ceremony)?;
             let (keys, auth) = if d.delegator == "root" {
                 (
                     root.keys.clone(),
                     root.roles
                         .get(&d.role)
-                        .ok_or_else(|| format!("root has no {} role", d.role))?
+                        .ok_or_else(|| Error::Ceremony(format!("root has no {} role", d.role)))?
                         .clone(),
                 )
             } else {
-                let parent = lookup(&d.delegator, &req)?
-                    .ok_or_else(|| format!("{}: delegator {} not found", d.role, d.delegator))?;
-                delegated_authority(&parent, &d.role)
-                    .ok_or_else(|| format!("{} does not delegate {}", d.delegator, d.role))?
+                let parent = lookup(&d.delegator, &req)?.ok_or_else(|| {
+                    Error::Ceremony(format!("{}: delegator {} not found", d.role, d.delegator))
+                })?;
+                delegated_authority(&parent, &d.role).ok_or_else(|| {
+                    Error::Ceremony(format!("{} does not delegate {}", d.delegator, d.role))
+                })?
             };
-            check(d, &keys, &auth)?;
-            let t: Targets =
-                serde_json::from_value(d.signed.clone()).map_err(|e| format!("{}: {e}", d.role))?;
+            check(d, &keys, &auth).map_err(Error::Threshold)?;
+            let t: Targets = serde_json::from_value(d.signed.clone())
+                .map_err(|e| Error::Ceremony(format!("{}: {e}", d.role)))?;
             let name = format!("{}.{}.json", t.version, d.role);
             let live = snapshot_meta
                 .get(&format!("{}.json", d.role))
@@ -510,22 +614,22 @@ impl Repository {
                 continue;
             }
             if t.version <= live {
-                return Err(format!(
+                return Err(Error::Outdated(format!(
                     "{}: version {} does not advance the published {live}",
                     d.role, t.version
-                ));
+                )));
             }
             snapshot_meta.insert(format!("{}.json", d.role), repo::meta(t.version));
             advanced.push((d.role.clone(), live, t.version));
             files.push((name, bytes));
         }
         if already_live > 0 && (!files.is_empty() || root_plan.new_root.is_some()) {
-            return Err(
+            return Err(Error::Outdated(
                 "part of this request is live and part is not: stage the change again".into(),
-            );
+            ));
         }
         if already_live > 0 {
-            let ts = live_ts.ok_or("no live timestamp")?;
+            let ts = live_ts.ok_or_else(|| Error::Inconsistent("no live timestamp".into()))?;
             return Ok(Published {
                 root_version: root.version,
                 snapshot_version: live_snap_version,
@@ -539,11 +643,15 @@ impl Repository {
         // Staged targets must match the hash their name carries (which the signed metadata lists).
         for blob in &req.blobs {
             check_target_path(blob)?;
-            let got = hash_file(&self.staging_dir().join(blob))
-                .map_err(|e| format!("staged {blob}: {e}"))?;
+            let staged = |reason: String| Error::Staged {
+                blob: blob.clone(),
+                reason,
+            };
+            let got =
+                hash_file(&self.staging_dir().join(blob)).map_err(|e| staged(e.to_string()))?;
             let (_, base) = blob.rsplit_once('/').unwrap_or(("", blob));
             if !base.starts_with(&got) {
-                return Err(format!("staged {blob}: content does not match its hash"));
+                return Err(staged("content does not match its hash".into()));
             }
         }
         // A versioned file a killed run left is reused only if identical.
@@ -552,11 +660,11 @@ impl Repository {
             let p = self.metadata_dir().join(name);
             match std::fs::read(&p) {
                 Ok(existing) if existing != *bytes => {
-                    return Err(format!(
+                    return Err(Error::Outdated(format!(
                         "{}: left by an interrupted publication with other content; a versioned \
                          file is never rewritten: stage the change again (stage takes versions above it)",
                         p.display()
-                    ))
+                    )))
                 }
                 Ok(_) => {}
                 Err(_) => fresh.push((p, bytes.as_slice())),
@@ -588,7 +696,7 @@ impl Repository {
             snapshot_meta,
         );
         let snap_doc = signed_online(online, "snapshot", &snapshot, &root)?;
-        let snap_bytes = ceremony::envelope(&snap_doc)?;
+        let snap_bytes = ceremony::envelope(&snap_doc).map_err(Error::Ceremony)?;
         let ts = repo::timestamp(
             timestamp_version,
             &time::format(now + expiry::TIMESTAMP),
@@ -605,23 +713,23 @@ impl Repository {
         for blob in &req.blobs {
             let dest = self.targets_dir().join(blob);
             let parent = dest.parent().unwrap_or(&self.targets_dir()).to_path_buf();
-            std::fs::create_dir_all(&parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            std::fs::create_dir_all(&parent).map_err(|e| Error::file(&parent, e))?;
             if !dest.exists() {
                 // Staged files were synced at stage time; a hard link publishes them without a copy.
                 hookswitch_atomicfile::link_or_copy(&self.staging_dir().join(blob), &dest)
-                    .map_err(|e| format!("{}: {e}", dest.display()))?;
+                    .map_err(|e| Error::file(&dest, e))?;
             }
             dirs.insert(parent);
         }
         for d in dirs {
             std::fs::File::open(&d)
                 .and_then(|f| f.sync_all())
-                .map_err(|e| format!("{}: {e}", d.display()))?;
+                .map_err(|e| Error::file(&d, e))?;
         }
         std::fs::create_dir_all(self.metadata_dir())
-            .map_err(|e| format!("{}: {e}", self.metadata_dir().display()))?;
+            .map_err(|e| Error::file(&self.metadata_dir(), e))?;
         hookswitch_atomicfile::write_batch(&fresh)
-            .map_err(|e| format!("{}: {e}", self.metadata_dir().display()))?;
+            .map_err(|e| Error::file(&self.metadata_dir(), e))?;
         // What killed runs left between the live and the new versions is referenced by
         // nothing and, below the new version, can never be chosen again.
         for (role, version) in &on_disk {
@@ -630,17 +738,16 @@ impl Repository {
                 .any(|(r, live, new)| r == role && version > live && version < new);
             if jumped {
                 let p = self.metadata_dir().join(format!("{version}.{role}.json"));
-                std::fs::remove_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                std::fs::remove_file(&p).map_err(|e| Error::file(&p, e))?;
             }
         }
         if let Some((version, bytes)) = &root_plan.new_root {
             let p = self.metadata_dir().join(format!("{version}.root.json"));
-            hookswitch_atomicfile::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+            hookswitch_atomicfile::write(&p, bytes).map_err(|e| Error::file(&p, e))?;
         }
-        let ts_bytes = ceremony::envelope(&ts_doc)?;
+        let ts_bytes = ceremony::envelope(&ts_doc).map_err(Error::Ceremony)?;
         let ts_path = self.metadata_dir().join("timestamp.json");
-        hookswitch_atomicfile::write(&ts_path, &ts_bytes)
-            .map_err(|e| format!("{}: {e}", ts_path.display()))?;
+        hookswitch_atomicfile::write(&ts_path, &ts_bytes).map_err(|e| Error::file(&ts_path, e))?;
         let root_bytes = root_plan
             .new_root
             .as_ref()
@@ -669,49 +776,54 @@ impl Repository {
         req: &Request,
         first: bool,
         expect_root: Option<&str>,
-    ) -> Result<RootPlan, String> {
+    ) -> Result<RootPlan, Error> {
         let doc = req.root();
         if let (Some(want), Some(d)) = (expect_root, doc) {
-            let got = ceremony::root_fingerprint(d)?;
-            if !want.eq_ignore_ascii_case(&got) {
-                return Err(format!(
-                    "root v{} in the request has fingerprint {got}, not the expected {want}: \
-                     the request was changed on its way from the ceremony",
-                    d.signed["version"]
-                ));
+            let found = ceremony::root_fingerprint(d).map_err(Error::Ceremony)?;
+            if !want.eq_ignore_ascii_case(&found) {
+                return Err(Error::RootPin {
+                    version: ceremony::document_version(d).map_err(Error::Ceremony)?,
+                    expected: want.to_string(),
+                    found,
+                });
             }
         }
         if expect_root.is_some() && doc.is_none() {
-            return Err("--expect-root was given but the request carries no root".into());
+            return Err(Error::Ceremony(
+                "--expect-root was given but the request carries no root".into(),
+            ));
         }
-        let on_disk = |d: &Document| -> Result<Option<Vec<u8>>, String> {
-            let v = ceremony::document_version(d)?;
+        let on_disk = |d: &Document| -> Result<Option<Vec<u8>>, Error> {
+            let v = ceremony::document_version(d).map_err(Error::Ceremony)?;
             let p = self.metadata_dir().join(format!("{v}.root.json"));
-            let bytes = ceremony::envelope(d)?;
+            let bytes = ceremony::envelope(d).map_err(Error::Ceremony)?;
             match std::fs::read(&p) {
                 Ok(existing) if existing == bytes => Ok(None),
-                Ok(_) => Err(format!(
-                    "{}: exists with other content; a published root is never rewritten",
-                    p.display()
+                Ok(_) => Err(Error::file(
+                    &p,
+                    "exists with other content; a published root is never rewritten",
                 )),
                 Err(_) => Ok(Some(bytes)),
             }
         };
+        let ceremony = |m: &str| Error::Ceremony(m.into());
         if first {
-            expect_root.ok_or(
-                "the first publication needs --expect-root SHA256 (printed by repo init and repo sign)",
-            )?;
-            let d = doc.ok_or("the first publication needs root v1")?;
-            let r: Root =
-                serde_json::from_value(d.signed.clone()).map_err(|e| format!("root: {e}"))?;
+            expect_root.ok_or_else(|| {
+                ceremony("the first publication needs --expect-root SHA256 (printed by repo init and repo sign)")
+            })?;
+            let d = doc.ok_or_else(|| ceremony("the first publication needs root v1"))?;
+            let r: Root = serde_json::from_value(d.signed.clone())
+                .map_err(|e| Error::Ceremony(format!("root: {e}")))?;
             if r.version != 1 {
-                return Err(format!(
+                return Err(Error::Ceremony(format!(
                     "root: the first publication needs v1, not v{}",
                     r.version
-                ));
+                )));
             }
-            check(d, &r.keys, r.roles.get("root").ok_or("root role")?)
-                .map_err(|e| format!("{e} (root v1 must carry its own threshold)"))?;
+            let authority = r.roles.get("root").ok_or_else(|| ceremony("root role"))?;
+            check(d, &r.keys, authority).map_err(|e| {
+                Error::Threshold(format!("{e} (root v1 must carry its own threshold)"))
+            })?;
             let new_root = on_disk(d)?.map(|b| (1, b));
             return Ok(RootPlan {
                 trusted: r,
@@ -719,67 +831,68 @@ impl Repository {
             });
         }
         let (trusted, _) = self.latest_root()?;
-        match doc {
-            None => Ok(RootPlan {
+        let Some(d) = doc else {
+            return Ok(RootPlan {
                 trusted,
                 new_root: None,
-            }),
-            Some(d) if ceremony::document_version(d)? <= trusted.version => {
-                // Only a re-run may carry a root that is already on disk, and only the same one.
-                match on_disk(d)? {
-                    None => Ok(RootPlan {
-                        trusted,
-                        new_root: None,
-                    }),
-                    Some(_) => Err(format!(
-                        "root: version {} does not follow the trusted version {}",
-                        d.signed["version"], trusted.version
-                    )),
-                }
-            }
-            Some(d) => {
-                let new = check_root(d, &trusted)?;
-                let bytes = ceremony::envelope(d)?;
-                Ok(RootPlan {
-                    new_root: Some((new.version, bytes)),
-                    trusted: new,
-                })
-            }
+            });
+        };
+        let version = ceremony::document_version(d).map_err(Error::Ceremony)?;
+        let does_not_follow = || {
+            Error::Ceremony(format!(
+                "root: version {version} does not follow the trusted version {}",
+                trusted.version
+            ))
+        };
+        if version <= trusted.version {
+            // Only a re-run may carry a root that is already on disk, and only the same one.
+            return match on_disk(d)? {
+                None => Ok(RootPlan {
+                    trusted,
+                    new_root: None,
+                }),
+                Some(_) => Err(does_not_follow()),
+            };
         }
+        if version != trusted.version + 1 {
+            return Err(does_not_follow());
+        }
+        // The version follows, so what check_root refuses is a missing signature.
+        let new = check_root(d, &trusted).map_err(Error::Threshold)?;
+        let bytes = ceremony::envelope(d).map_err(Error::Ceremony)?;
+        Ok(RootPlan {
+            new_root: Some((new.version, bytes)),
+            trusted: new,
+        })
     }
 
     /// One writer at a time (`stage` or `publish`): an flock on `<repo>/.publish.lock`.
-    fn lock(&self) -> Result<hookswitch_atomicfile::Lock, String> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+    fn lock(&self) -> Result<hookswitch_atomicfile::Lock, Error> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::file(&self.dir, e))?;
         let path = self.dir.join(".publish.lock");
-        hookswitch_atomicfile::lock(&path).map_err(|e| {
-            format!(
-                "{}: {e} (is another stage or publish running?)",
-                path.display()
-            )
+        hookswitch_atomicfile::lock(&path).map_err(|e| Error::Locked {
+            reason: e.to_string(),
+            path,
         })
     }
 
     /// Delete temp files killed writers left under `metadata/`, `targets/` and `staging/`.
     /// Called with the lock held, so no live writer owns one.
-    fn sweep_temp_files(&self) -> Result<(), String> {
+    fn sweep_temp_files(&self) -> Result<(), Error> {
         let mut dirs = vec![self.metadata_dir(), self.targets_dir(), self.staging_dir()];
         while let Some(dir) = dirs.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
             for e in entries {
-                let e = e.map_err(|e| format!("{}: {e}", dir.display()))?;
-                let ty = e
-                    .file_type()
-                    .map_err(|e| format!("{}: {e}", dir.display()))?;
+                let e = e.map_err(|e| Error::file(&dir, e))?;
+                let ty = e.file_type().map_err(|e| Error::file(&dir, e))?;
                 if ty.is_dir() {
                     dirs.push(e.path());
                 } else if ty.is_file()
                     && hookswitch_atomicfile::is_temp_name(&e.file_name().to_string_lossy())
                 {
-                    std::fs::remove_file(e.path())
-                        .map_err(|err| format!("{}: {err}", e.path().display()))?;
+                    std::fs::remove_file(e.path()).map_err(|err| Error::file(&e.path(), err))?;
                 }
             }
         }
@@ -787,18 +900,16 @@ impl Repository {
     }
 
     /// Every `N.<role>.json` under `metadata/` (roots included), as (role, N).
-    fn versioned_files(&self) -> Result<Vec<(String, u64)>, String> {
+    fn versioned_files(&self) -> Result<Vec<(String, u64)>, Error> {
         let dir = self.metadata_dir();
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(format!("{}: {e}", dir.display())),
+            Err(e) => return Err(Error::file(&dir, e)),
         };
         let mut out = Vec::new();
         for e in entries {
-            let name = e
-                .map_err(|e| format!("{}: {e}", dir.display()))?
-                .file_name();
+            let name = e.map_err(|e| Error::file(&dir, e))?.file_name();
             let name = name.to_string_lossy();
             let parsed = name.strip_suffix(".json").and_then(|stem| {
                 let (v, role) = stem.split_once('.')?;
@@ -835,12 +946,13 @@ fn signed_online<T: serde::Serialize>(
     role: &str,
     signed: &T,
     root: &Root,
-) -> Result<Document, String> {
-    let value = serde_json::to_value(signed).map_err(|e| e.to_string())?;
+) -> Result<Document, Error> {
+    let value =
+        serde_json::to_value(signed).map_err(|e| Error::Ceremony(format!("{role}: {e}")))?;
     let auth = root
         .roles
         .get(role)
-        .ok_or_else(|| format!("root has no {role} role"))?
+        .ok_or_else(|| Error::Inconsistent(format!("root has no {role} role")))?
         .clone();
     let doc = Document {
         role: role.into(),
@@ -850,7 +962,8 @@ fn signed_online<T: serde::Serialize>(
         authorised: auth.keyids.clone(),
         threshold: auth.threshold,
     };
-    check(&doc, &root.keys, &auth).map_err(|e| format!("online signer: {e}"))?;
+    check(&doc, &root.keys, &auth)
+        .map_err(|e| SignerError::BadAnswer(format!("online signer: {e}")))?;
     Ok(doc)
 }
 
@@ -866,7 +979,7 @@ pub struct Rotation {
 impl Repository {
     /// Stage root N+1 with new keys. It must be signed by the threshold of root N and of
     /// root N+1, so the request names the union of both key sets.
-    pub fn rotate(&self, rotation: &Rotation, now: i64) -> Result<Request, String> {
+    pub fn rotate(&self, rotation: &Rotation, now: i64) -> Result<Request, Error> {
         let (old, _) = self.latest_root()?;
         let mut new = old.clone();
         new.version = old.version + 1;
@@ -886,9 +999,9 @@ impl Repository {
         };
         if let Some((keys, threshold)) = &rotation.root {
             if *threshold == 0 || keys.len() < *threshold as usize {
-                return Err(format!(
+                return Err(Error::Ceremony(format!(
                     "a root threshold of {threshold} needs at least that many keys"
-                ));
+                )));
             }
             set("root", keys, *threshold);
         }
@@ -914,7 +1027,8 @@ impl Repository {
         // The larger threshold is what the ceremony must at least collect.
         authority.threshold = authority.threshold.max(old.roles["root"].threshold);
         let mut req = Request::new(old.version);
-        req.push("root", "root", &new, &authority)?;
+        req.push("root", "root", &new, &authority)
+            .map_err(Error::Ceremony)?;
         Ok(req)
     }
 }

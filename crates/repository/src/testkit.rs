@@ -1,7 +1,7 @@
 //! Fixed test keys for a repository and an in-process stand-in for the signer process,
 //! for tests and benchmarks. Production publishing uses `hookswitch_signer::RemoteSigner`.
 
-use crate::{InitKeys, OnlineSigner, BIN_PREFIX};
+use crate::{InitKeys, OnlineSigner, SignerError, BIN_PREFIX};
 use hookswitch_trust::crypto::{canonical, Ed25519Signer, Signer};
 use hookswitch_trust::metadata::Signature;
 use hookswitch_trust::testkit::key;
@@ -61,37 +61,48 @@ impl InProcessSigner {
 }
 
 impl OnlineSigner for InProcessSigner {
-    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String> {
+    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, SignerError> {
         let kind = if role.starts_with(&format!("{BIN_PREFIX}-")) {
             "bins"
         } else {
             role
         };
         if kind != "bins" {
-            let version = signed["version"].as_u64().ok_or("no version")?;
-            let mut last = self.last.lock().map_err(|_| "state lock")?;
+            let version = signed["version"]
+                .as_u64()
+                .ok_or_else(|| SignerError::Refused("no version".into()))?;
+            let mut last = self.last.lock().map_err(|_| state_lock())?;
             let prev = last.entry(role.to_string()).or_insert(0);
             if version <= *prev {
-                return Err(format!(
+                return Err(SignerError::Refused(format!(
                     "{role} version {version} does not advance {prev} (rollback refused)"
-                ));
+                )));
             }
             *prev = version;
         }
-        let msg = canonical(signed)?;
+        let msg = canonical(signed).map_err(SignerError::Refused)?;
         self.keys
             .iter()
             .filter(|(r, _)| r == kind)
             .map(|(_, k)| {
                 Ok(Signature {
                     keyid: k.key_id(),
-                    sig: k.sign(&msg)?.iter().map(|b| format!("{b:02x}")).collect(),
+                    sig: k
+                        .sign(&msg)
+                        .map_err(SignerError::Failed)?
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect(),
                 })
             })
             .collect()
     }
 
-    fn last_versions(&self) -> Result<BTreeMap<String, u64>, String> {
-        Ok(self.last.lock().map_err(|_| "state lock")?.clone())
+    fn last_versions(&self) -> Result<BTreeMap<String, u64>, SignerError> {
+        Ok(self.last.lock().map_err(|_| state_lock())?.clone())
     }
+}
+
+fn state_lock() -> SignerError {
+    SignerError::Failed("state lock".into())
 }

@@ -1,7 +1,7 @@
 //! init → offline signatures → publish → a client refreshes; then stage, sign, publish again.
 
 use hookswitch_repository::testkit::{self, InProcessSigner};
-use hookswitch_repository::{Change, OnlineSigner, Repository};
+use hookswitch_repository::{Change, Error, OnlineSigner, Repository, SignerError};
 use hookswitch_trust::client::{check_config_target, Device};
 use hookswitch_trust::crypto::{canonical, Signer};
 use hookswitch_trust::driver;
@@ -68,7 +68,8 @@ fn init_sign_publish_stage_and_publish_again() {
     let e = repo
         .publish(req.clone(), Some(&pin(&req)), &online(true), NOW)
         .unwrap_err();
-    assert!(e.contains("root"), "{e}");
+    assert!(matches!(e, Error::Threshold(_)), "{e:?}");
+    assert!(e.to_string().contains("root"), "{e}");
     assert!(!dir.path().join("metadata").exists());
     for k in [key(1), key(3), key(4), key(5), key(6), key(7)] {
         req.sign(&k).unwrap();
@@ -164,8 +165,10 @@ fn an_unmet_threshold_or_a_bad_signature_changes_nothing() {
     let e = repo
         .publish(req.clone(), None, &online(true), NOW)
         .unwrap_err();
+    assert!(matches!(e, Error::Threshold(_)), "{e:?}");
     assert!(
-        e.contains("firmware: 0 valid signature(s), threshold is 1"),
+        e.to_string()
+            .contains("firmware: 0 valid signature(s), threshold is 1"),
         "{e}"
     );
     // Signed by the wrong key (targets instead of firmware): still refused.
@@ -187,7 +190,11 @@ fn an_unmet_threshold_or_a_bad_signature_changes_nothing() {
             NOW,
         )
         .unwrap_err();
-    assert!(e.contains("online signer: snapshot"), "{e}");
+    assert!(
+        matches!(e, Error::OnlineSigner(SignerError::BadAnswer(_))),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("online signer: snapshot"), "{e}");
     assert_eq!(
         std::fs::read(dir.path().join("metadata/timestamp.json")).unwrap(),
         before,
@@ -229,8 +236,10 @@ fn root_rotation_needs_both_thresholds() {
             NOW,
         )
         .unwrap_err();
+    assert!(matches!(e, Error::Threshold(_)), "{e:?}");
     assert!(
-        e.contains("root: 1 valid signature(s), threshold is 2"),
+        e.to_string()
+            .contains("root: 1 valid signature(s), threshold is 2"),
         "{e}"
     );
     req.sign(&key(2)).unwrap();
@@ -287,7 +296,8 @@ fn a_second_root_appended_to_a_signed_init_is_refused_and_nothing_is_written() {
     req.documents.push(extra.documents.remove(0));
     let e = repo
         .publish(req.clone(), Some(&pin(&req)), &online(true), NOW)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("root"), "{e}");
     assert!(
         !dir.path().join("metadata").exists(),
@@ -328,7 +338,12 @@ fn a_duplicate_targets_role_document_is_refused_and_nothing_is_written() {
     // Refused before any check: the online signer is never asked.
     let counting = Counting(online(true), std::cell::Cell::new(0));
     let e = repo.publish(req, None, &counting, NOW).unwrap_err();
-    assert!(e.contains("firmware v2: more than one document"), "{e}");
+    assert!(matches!(e, Error::Ceremony(_)), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("firmware v2: more than one document"),
+        "{e}"
+    );
     assert_eq!(counting.1.get(), 0, "the signer was asked to sign");
     assert_eq!(
         std::fs::read(dir.path().join("metadata/timestamp.json")).unwrap(),
@@ -347,11 +362,11 @@ fn a_duplicate_targets_role_document_is_refused_and_nothing_is_written() {
 struct Counting(InProcessSigner, std::cell::Cell<usize>);
 
 impl OnlineSigner for Counting {
-    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String> {
+    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, SignerError> {
         self.1.set(self.1.get() + 1);
         self.0.sign(role, signed)
     }
-    fn last_versions(&self) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    fn last_versions(&self) -> Result<std::collections::BTreeMap<String, u64>, SignerError> {
         self.1.set(self.1.get() + 1);
         self.0.last_versions()
     }
@@ -380,9 +395,25 @@ fn the_first_publication_needs_the_fingerprint_of_the_root_that_was_signed() {
     let e = repo
         .publish(swapped.clone(), Some(&honest), &online(true), NOW)
         .unwrap_err();
-    assert!(e.contains(&format!("not the expected {honest}")), "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("not the expected {honest}")),
+        "{e}"
+    );
+    match e {
+        Error::RootPin {
+            version,
+            expected,
+            found,
+        } => {
+            assert_eq!((version, &expected), (1, &honest));
+            assert_eq!(found, pin(&swapped));
+        }
+        e => panic!("a wrong --expect-root is not a RootPin error: {e:?}"),
+    }
     let e = repo.publish(swapped, None, &online(true), NOW).unwrap_err();
-    assert!(e.contains("needs --expect-root"), "{e}");
+    assert!(matches!(e, Error::Ceremony(_)), "{e:?}");
+    assert!(e.to_string().contains("needs --expect-root"), "{e}");
     assert!(!dir.path().join("metadata").exists(), "nothing written");
     let p = repo
         .publish(req, Some(&honest), &online(true), NOW)
@@ -473,9 +504,43 @@ fn one_writer_at_a_time() {
     let e = repo
         .publish(req.clone(), Some(&pin(&req)), &online(true), NOW)
         .unwrap_err();
-    assert!(e.contains("another stage or publish"), "{e}");
+    assert!(
+        matches!(&e, Error::Locked { path, .. } if path.ends_with(".publish.lock")),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("another stage or publish"), "{e}");
     assert!(!dir.path().join("metadata").exists());
     drop(held);
     repo.publish(req.clone(), Some(&pin(&req)), &online(true), NOW)
         .unwrap();
+}
+
+#[test]
+fn errors_say_what_the_caller_can_act_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::open(dir.path());
+    let e = repo.stage(vec![firmware_x()], NOW).unwrap_err();
+    assert!(
+        matches!(&e, Error::NotInitialised { dir: d } if d == &dir.path().join("metadata")),
+        "{e:?}"
+    );
+    let req = signed_init(dir.path());
+    repo.publish(req.clone(), Some(&pin(&req)), &online(true), NOW)
+        .unwrap();
+    let e = repo.init(&keys(), 100, NOW).err().unwrap();
+    assert!(matches!(e, Error::AlreadyInitialised { .. }), "{e:?}");
+    let escape = Change::Target {
+        path: "firmware/../../etc/passwd".into(),
+        bytes: b"x".to_vec(),
+        custom: None,
+    };
+    let e = repo.stage(vec![escape], NOW).unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidTarget { path } if path == "firmware/../../etc/passwd"),
+        "{e:?}"
+    );
+    assert!(
+        !dir.path().join("staging").exists(),
+        "nothing staged for a refused change"
+    );
 }

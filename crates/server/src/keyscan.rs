@@ -21,8 +21,9 @@ const CHUNK: usize = 256 * 1024;
 /// The first file under `dirs` (recursively, symlinks followed) or among `files` that holds
 /// private key material, as an error naming it and what was found.
 pub fn refuse_private_keys(dirs: &[&Path], files: &[&Path]) -> Result<(), String> {
+    let mut scanned = Scanned::default();
     for dir in dirs {
-        walk(dir, 0)?;
+        scanned.walk(dir, 0, &Scanned::default())?;
     }
     for file in files {
         scan_file(file)?;
@@ -30,29 +31,75 @@ pub fn refuse_private_keys(dirs: &[&Path], files: &[&Path]) -> Result<(), String
     Ok(())
 }
 
-fn walk(dir: &Path, depth: usize) -> Result<(), String> {
-    if depth > MAX_DEPTH {
-        return Err(format!(
-            "{}: directories nested deeper than {MAX_DEPTH} (a symlink loop?); not served",
-            dir.display()
-        ));
-    }
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut paths: Vec<PathBuf> = Vec::new();
-    for entry in entries {
-        paths.push(entry.map_err(|e| format!("{}: {e}", dir.display()))?.path());
-    }
-    paths.sort();
-    for path in paths {
-        // Symlinks are followed: what they name is served (or scanned) as if it were here.
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => walk(&path, depth + 1)?,
-            Ok(m) if m.is_file() => scan_file(&path)?,
-            // FIFOs, sockets, devices and dangling links hold nothing a client could get.
-            _ => {}
+/// What a file was when it was found clean: any write to it (or a rename over it) changes
+/// its inode, size, or modification or change time (which no one can set back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(m: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
         }
     }
-    Ok(())
+}
+
+/// The files of a directory found clean, so the scan of the next version reads only what
+/// changed (a firmware image is not read again at every publication).
+#[derive(Debug, Default)]
+pub struct Scanned(std::collections::HashMap<PathBuf, Stamp>);
+
+impl Scanned {
+    /// [`refuse_private_keys`] for `dir`, skipping files unchanged since `self` found them
+    /// clean; the files found clean this time replace `self`.
+    pub fn rescan(&mut self, dir: &Path) -> Result<(), String> {
+        let mut now = Scanned::default();
+        now.walk(dir, 0, self)?;
+        *self = now;
+        Ok(())
+    }
+
+    fn walk(&mut self, dir: &Path, depth: usize, before: &Scanned) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "{}: directories nested deeper than {MAX_DEPTH} (a symlink loop?); not served",
+                dir.display()
+            ));
+        }
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for entry in entries {
+            paths.push(entry.map_err(|e| format!("{}: {e}", dir.display()))?.path());
+        }
+        paths.sort();
+        for path in paths {
+            // Symlinks are followed: what they name is served (or scanned) as if it were here.
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_dir() => self.walk(&path, depth + 1, before)?,
+                Ok(m) if m.is_file() => {
+                    let stamp = Stamp::of(&m);
+                    if before.0.get(&path) != Some(&stamp) {
+                        scan_file(&path)?;
+                    }
+                    self.0.insert(path, stamp);
+                }
+                // FIFOs, sockets, devices and dangling links hold nothing a client could get.
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Scan one regular file, in chunks (firmware images need not fit in memory).
@@ -210,6 +257,27 @@ mod tests {
             assert!(err.contains(what), "{err}");
             std::fs::remove_file(&path).unwrap();
         }
+    }
+
+    #[test]
+    fn a_rescan_finds_a_key_written_into_a_file_found_clean_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let firmware = dir.path().join("firmware.bin");
+        std::fs::write(&firmware, vec![b'x'; 4096]).unwrap();
+        let mut scanned = Scanned::default();
+        scanned.rescan(dir.path()).unwrap();
+        scanned.rescan(dir.path()).unwrap();
+        // Same length, written in place.
+        let mut bytes = vec![b'x'; 4096];
+        bytes[100..127].copy_from_slice(b"-----BEGIN PRIVATE KEY-----");
+        std::fs::write(&firmware, &bytes).unwrap();
+        let err = scanned.rescan(dir.path()).unwrap_err();
+        assert!(err.contains("firmware.bin"), "{err}");
+        // And a new file beside it.
+        std::fs::write(&firmware, vec![b'x'; 4096]).unwrap();
+        scanned.rescan(dir.path()).unwrap();
+        std::fs::write(dir.path().join("new.der"), key_pair_der()).unwrap();
+        assert!(scanned.rescan(dir.path()).unwrap_err().contains("new.der"));
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Config {
     pub client_cas: Vec<ClientCa>,
     pub metrics: Option<SocketAddr>,
     pub plain_http: Option<SocketAddr>,
+    /// Public files over read-only TFTP, for the first boot of legacy phones; never a config.
+    pub tftp: Option<SocketAddr>,
     /// How often the repository is checked for a new version.
     pub poll: Duration,
     /// The device store (enrolled certificates, password hashes, fetch log).
@@ -94,6 +96,7 @@ pub struct Running {
     pub addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
     pub plain_addr: Option<SocketAddr>,
+    pub tftp_addr: Option<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
     fetch_log: Option<FetchLogWriter>,
 }
@@ -145,9 +148,14 @@ pub fn check_no_keys(config: &Config) -> Result<(), String> {
     keyscan::refuse_private_keys(&[&config.repo], &files)
 }
 
-fn load(repo: &Path, root: &[u8], previous: Option<&Index>) -> Result<Index, String> {
-    keyscan::refuse_private_keys(&[repo], &[])?;
-    Index::load(repo, root, now()?, previous)
+fn load(
+    repo: &Path,
+    root: &[u8],
+    previous: &Index,
+    scanned: &mut keyscan::Scanned,
+) -> Result<Index, String> {
+    scanned.rescan(repo)?;
+    Index::load(repo, root, now()?, Some(previous))
 }
 
 /// Check, load and verify, bind, and serve in the background on the current tokio runtime.
@@ -213,6 +221,19 @@ pub async fn start(config: Config) -> Result<Running, String> {
         plain_addr = Some(l.local_addr().map_err(|e| e.to_string())?);
         tasks.push(tokio::spawn(accept_plain(l, files.clone())));
     }
+    let mut tftp_addr = None;
+    if let Some(a) = config.tftp {
+        let socket = tokio::net::UdpSocket::bind(a)
+            .await
+            .map_err(|e| format!("{a} (tftp): {e}"))?;
+        tftp_addr = Some(socket.local_addr().map_err(|e| e.to_string())?);
+        let files = Arc::new(TftpFiles(shared.clone()));
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = hookswitch_tftp::serve(socket, files, Default::default()).await {
+                tracing::error!(error = %e, "tftp listener stopped");
+            }
+        }));
+    }
     let mut metrics_addr = None;
     if let Some(a) = config.metrics {
         let l = bind(a).await?;
@@ -234,9 +255,23 @@ pub async fn start(config: Config) -> Result<Running, String> {
         addr,
         metrics_addr,
         plain_addr,
+        tftp_addr,
         tasks,
         fetch_log: fetch_log_writer,
     })
+}
+
+/// What TFTP may serve: the verified public files under their HTTP paths (`metadata/…`,
+/// `targets/…`, a vendor's public bootstrap file such as Poly's `000000000000.cfg`). TFTP
+/// has no authentication, so a file for one device is never among them.
+struct TftpFiles(Arc<Shared>);
+
+impl hookswitch_tftp::PublicFiles for TftpFiles {
+    fn get(&self, name: &str) -> Option<bytes::Bytes> {
+        let index = self.0.index();
+        let entry = index.get(name.trim_start_matches('/'))?;
+        (entry.access == Access::Public && entry.kind != Kind::Config).then(|| entry.bytes.clone())
+    }
 }
 
 /// Poll the repository; load and verify a new version completely, then swap it in. A
@@ -245,6 +280,7 @@ async fn watch(repo: PathBuf, root: Vec<u8>, poll: Duration, shared: Arc<Shared>
     // A version that failed is tried again only when the files change, or after a while
     // (a publication may have been caught half-way).
     let mut failed: Option<((Vec<u8>, bool), std::time::Instant)> = None;
+    let scanned = Arc::new(std::sync::Mutex::new(keyscan::Scanned::default()));
     loop {
         tokio::time::sleep(poll).await;
         let current = shared.index();
@@ -263,10 +299,14 @@ async fn watch(repo: PathBuf, root: Vec<u8>, poll: Duration, shared: Arc<Shared>
         if unchanged || failed_lately {
             continue;
         }
-        let (r, root2, prev) = (repo.clone(), root.clone(), current.clone());
-        let loaded = tokio::task::spawn_blocking(move || load(&r, &root2, Some(&prev)))
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+        let (r, root2, prev, scanned) =
+            (repo.clone(), root.clone(), current.clone(), scanned.clone());
+        let loaded = tokio::task::spawn_blocking(move || {
+            let mut scanned = scanned.lock().unwrap_or_else(|p| p.into_inner());
+            load(&r, &root2, &prev, &mut scanned)
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
         match loaded {
             Ok(new) => {
                 let v = new.version().clone();

@@ -66,6 +66,7 @@ impl Fixture {
             client_cas: vec![self.devices.pem.display().to_string().parse().unwrap()],
             metrics: Some("127.0.0.1:0".parse().unwrap()),
             plain_http: Some("127.0.0.1:0".parse().unwrap()),
+            tftp: Some("127.0.0.1:0".parse().unwrap()),
             poll: Duration::from_millis(50),
             store: None,
         }
@@ -383,6 +384,35 @@ fn nothing_outside_the_verified_files_is_served() {
     assert_eq!(plain("metadata/timestamp.json"), "200");
     assert_eq!(plain(&own), "404");
     assert_eq!(plain(&format!("{OWN}.cfg")), "404");
+
+    // TFTP (curl as the client): the verified public files, byte for byte; never a
+    // config, nothing unsigned, nothing outside the tree.
+    let tftp_port = served.running.as_ref().unwrap().tftp_addr.unwrap().port();
+    let tftp = |path: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "--tftp-blksize", "1428", "--max-time", "20"])
+            .arg(format!("tftp://127.0.0.1:{tftp_port}/{path}"))
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), out.stdout)
+    };
+    let (rc, body) = tftp("metadata/1.root.json");
+    assert_eq!(rc, 0);
+    assert_eq!(
+        body,
+        std::fs::read(f.repo.join("metadata/1.root.json")).unwrap()
+    );
+    for path in [
+        own.as_str(),
+        &format!("{OWN}.cfg"),
+        "staging/firmware/abc.T54W.rom",
+        "targets/firmware/unlisted.rom",
+        "metadata/../signer-state.json",
+    ] {
+        let (rc, body) = tftp(path);
+        assert_ne!(rc, 0, "{path}: served over TFTP");
+        assert!(body.is_empty(), "{path}");
+    }
 }
 
 #[test]
@@ -679,15 +709,30 @@ fn tls_sessions_resume_with_tickets() {
     let served = Served::start(f.config()).unwrap();
     let port = served.running.as_ref().unwrap().addr.port();
     let session = f.path("session.pem");
+    // One HTTP/1.0 request, and s_client reads until the server closes: a TLS 1.3 ticket
+    // comes after the handshake, so it must not hang up first.
     let s_client = |extra: &[&std::ffi::OsStr]| {
-        let out = Command::new("openssl")
-            .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        use std::io::Write;
+        let mut child = Command::new("openssl")
+            .args([
+                "s_client",
+                "-ign_eof",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+            ])
             .arg("-CAfile")
             .arg(&f.ca)
             .args(extra)
-            .stdin(std::process::Stdio::null())
-            .output()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
             .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"GET /metadata/timestamp.json HTTP/1.0\r\n\r\n")
+            .unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     for version in ["-tls1_3", "-tls1_2"] {

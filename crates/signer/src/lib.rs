@@ -19,8 +19,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use hookswitch_atomicfile::ReadError;
-use hookswitch_keystore::FileSigner;
-use hookswitch_repository::{OnlineSigner, BIN_PREFIX};
+use hookswitch_keystore::{FileSigner, KeyError};
+use hookswitch_repository::{OnlineSigner, SignerError, BIN_PREFIX};
 use hookswitch_trust::crypto::{canonical, Signer};
 use hookswitch_trust::metadata::Signature;
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,48 @@ pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60)
 /// The largest request body: a snapshot of the largest repository (65,536 config bins, each
 /// entry `"config-bin-ffff.json":{"version":N}` under 64 bytes) plus the other roles.
 pub const MAX_BODY: usize = (1 << 16) * 64 + 64 * 1024;
+
+/// Why the signer did not start (or stopped); each names the file, key or address concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The key directory cannot be read.
+    #[error("{}: {reason}", dir.display())]
+    KeyDir { dir: PathBuf, reason: String },
+    /// A key file cannot be opened (unreadable, not a key, wrong passphrase).
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// An offline role's key is in the directory: it must never be on an online host.
+    #[error("{}: a {role} key is an offline key and does not belong on the signer", path.display())]
+    OfflineKey { path: PathBuf, role: String },
+    #[error("{}: no online keys", dir.display())]
+    NoOnlineKeys { dir: PathBuf },
+    /// The rollback-protection state file exists but cannot be read as the versions signed:
+    /// the signer does not start until an operator restores it (fail closed).
+    #[error(
+        "{}: {reason}; the signer will not start, because this file is its rollback protection \
+         (the highest timestamp and snapshot versions it signed). Restore it from a backup, \
+         or write {{\"timestamp\": N, \"snapshot\": M}} with the versions last published",
+        path.display()
+    )]
+    State { path: PathBuf, reason: String },
+    #[error("the signer token must be at least 32 characters")]
+    WeakToken,
+    /// The TLS certificate chain or key cannot be used.
+    #[error("{}: {reason}", path.display())]
+    Tls { path: PathBuf, reason: String },
+    /// The listen address is not one it may listen on (unparseable, or not loopback without TLS).
+    #[error("{listen}: {reason}")]
+    Listen { listen: String, reason: String },
+    /// Binding or serving failed.
+    #[error("{listen}: {reason}")]
+    Serve { listen: String, reason: String },
+}
+
+impl From<Error> for String {
+    fn from(e: Error) -> String {
+        e.to_string()
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 pub struct SignRequest {
@@ -59,26 +101,31 @@ pub struct Keys {
 impl Keys {
     /// Open every `*.key` in `dir` with `passphrase`. Keys for offline roles are refused:
     /// they must never be on an online host.
-    pub fn load(dir: &Path, passphrase: &[u8]) -> Result<Keys, String> {
+    pub fn load(dir: &Path, passphrase: &[u8]) -> Result<Keys, Error> {
         let mut by_kind: BTreeMap<String, Vec<FileSigner>> = BTreeMap::new();
-        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        for e in entries {
-            let p = e.map_err(|e| e.to_string())?.path();
+        let dir_error = |e: std::io::Error| Error::KeyDir {
+            dir: dir.to_path_buf(),
+            reason: e.to_string(),
+        };
+        for e in std::fs::read_dir(dir).map_err(dir_error)? {
+            let p = e.map_err(dir_error)?.path();
             if p.extension().and_then(|x| x.to_str()) != Some("key") {
                 continue;
             }
-            let s = FileSigner::open(&p, passphrase).map_err(|e| e.to_string())?;
+            let s = FileSigner::open(&p, passphrase)?;
             let kind = s.role().to_string();
             if !["timestamp", "snapshot", "bins"].contains(&kind.as_str()) {
-                return Err(format!(
-                    "{}: a {kind} key is an offline key and does not belong on the signer",
-                    p.display()
-                ));
+                return Err(Error::OfflineKey {
+                    path: p,
+                    role: kind,
+                });
             }
             by_kind.entry(kind).or_default().push(s);
         }
         if by_kind.is_empty() {
-            return Err(format!("{}: no online keys", dir.display()));
+            return Err(Error::NoOnlineKeys {
+                dir: dir.to_path_buf(),
+            });
         }
         Ok(Keys { by_kind })
     }
@@ -262,14 +309,10 @@ const MAX_STATE_BYTES: u64 = 64 * 1024;
 
 /// The versions signed so far. No file yet: a first start. Anything else that cannot be
 /// read as that map stops the signer: starting from nothing would let a rollback through.
-fn load_state(path: &Path) -> Result<BTreeMap<String, u64>, String> {
-    let stop = |why: String| {
-        format!(
-            "{}: {why}; the signer will not start, because this file is its rollback protection \
-             (the highest timestamp and snapshot versions it signed). Restore it from a backup, \
-             or write {{\"timestamp\": N, \"snapshot\": M}} with the versions last published",
-            path.display()
-        )
+fn load_state(path: &Path) -> Result<BTreeMap<String, u64>, Error> {
+    let stop = |reason: String| Error::State {
+        path: path.to_path_buf(),
+        reason,
     };
     let bytes = match hookswitch_atomicfile::read_regular(path, MAX_STATE_BYTES) {
         Ok(b) => b,
@@ -301,23 +344,26 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-fn tls_config(tls: &TlsFiles) -> Result<axum_server::tls_rustls::RustlsConfig, String> {
+fn tls_config(tls: &TlsFiles) -> Result<axum_server::tls_rustls::RustlsConfig, Error> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let tls_error = |path: &Path, e: &dyn std::fmt::Display| Error::Tls {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&tls.cert)
-        .map_err(|e| format!("{}: {e}", tls.cert.display()))?
+        .map_err(|e| tls_error(&tls.cert, &e))?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", tls.cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(&tls.key)
-        .map_err(|e| format!("{}: {e}", tls.key.display()))?;
+        .map_err(|e| tls_error(&tls.cert, &e))?;
+    let key = PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| tls_error(&tls.key, &e))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     // TLS 1.3 and 1.2 only.
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| e.to_string())?
+        .map_err(|e| tls_error(&tls.cert, &e))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| format!("{}: {e}", tls.cert.display()))?;
+        .map_err(|e| tls_error(&tls.cert, &e))?;
     Ok(axum_server::tls_rustls::RustlsConfig::from_config(
         Arc::new(config),
     ))
@@ -332,16 +378,26 @@ pub fn serve(
     token: &str,
     tls: Option<TlsFiles>,
     ready: impl FnOnce(std::net::SocketAddr) + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     if token.len() < 32 {
-        return Err("the signer token must be at least 32 characters".into());
+        return Err(Error::WeakToken);
     }
-    let addr: std::net::SocketAddr = listen.parse().map_err(|e| format!("{listen}: {e}"))?;
+    let listen_error = |reason: String| Error::Listen {
+        listen: listen.to_string(),
+        reason,
+    };
+    let addr: std::net::SocketAddr = listen.parse().map_err(|e| listen_error(format!("{e}")))?;
     if tls.is_none() && !addr.ip().is_loopback() {
-        return Err(format!(
-            "{listen}: without --tls-cert/--tls-key the signer listens on loopback only"
+        return Err(listen_error(
+            "without --tls-cert/--tls-key the signer listens on loopback only".into(),
         ));
     }
+    let serve_error = |e: std::io::Error| Error::Serve {
+        listen: listen.to_string(),
+        reason: e.to_string(),
+    };
+    // Read before anything listens: a certificate that does not load stops the start.
+    let tls = tls.as_ref().map(tls_config).transpose()?;
     let state_file = key_dir.join("signer-state.json");
     let last = load_state(&state_file)?;
     let state = Arc::new(AppState {
@@ -358,7 +414,7 @@ pub fn serve(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(serve_error)?;
     rt.block_on(async move {
         let handle = axum_server::Handle::new();
         let watcher = handle.clone();
@@ -375,8 +431,8 @@ pub fn serve(
         // HTTP/1.1 only (the publisher's client speaks nothing else), so hyper's header
         // timeout covers a connection from its first byte, and between kept-alive requests.
         match tls {
-            Some(files) => {
-                let mut server = axum_server::bind_rustls(addr, tls_config(&files)?)
+            Some(config) => {
+                let mut server = axum_server::bind_rustls(addr, config)
                     .handle(handle)
                     .http1_only();
                 server
@@ -394,7 +450,7 @@ pub fn serve(
                 server.serve(app.into_make_service()).await
             }
         }
-        .map_err(|e| format!("{listen}: {e}"))
+        .map_err(serve_error)
     })
 }
 
@@ -406,36 +462,38 @@ pub struct RemoteSigner {
 }
 
 impl RemoteSigner {
-    fn post(&self, path: &str, body: &[u8]) -> Result<String, String> {
+    /// POST `body` to `path`; `context` prefixes every message (the role asked about).
+    fn post(&self, path: &str, body: &[u8], context: &str) -> Result<String, SignerError> {
         let url = format!("{}{path}", self.url.trim_end_matches('/'));
         let (status, text) = self
             .client
             .post_json(&url, &self.token, body, 1024 * 1024)
-            .map_err(|e| format!("signer {e}"))?;
-        if status != 200 {
-            return Err(format!("signer {url}: HTTP {status}: {text}"));
+            .map_err(|e| SignerError::Failed(format!("{context}signer {e}")))?;
+        let message = format!("{context}signer {url}: HTTP {status}: {text}");
+        match status {
+            200 => Ok(text),
+            400..=499 => Err(SignerError::Refused(message)),
+            _ => Err(SignerError::Failed(message)),
         }
-        Ok(text)
     }
 }
 
 impl OnlineSigner for RemoteSigner {
-    fn last_versions(&self) -> Result<BTreeMap<String, u64>, String> {
-        let text = self.post("/v1/versions", b"{}")?;
-        serde_json::from_str(&text).map_err(|e| format!("signer versions: {e}"))
+    fn last_versions(&self) -> Result<BTreeMap<String, u64>, SignerError> {
+        let text = self.post("/v1/versions", b"{}", "")?;
+        serde_json::from_str(&text)
+            .map_err(|e| SignerError::BadAnswer(format!("signer versions: {e}")))
     }
 
-    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, String> {
+    fn sign(&self, role: &str, signed: &serde_json::Value) -> Result<Vec<Signature>, SignerError> {
         let body = serde_json::to_vec(&SignRequest {
             role: role.into(),
             signed: signed.clone(),
         })
-        .map_err(|e| e.to_string())?;
-        let text = self
-            .post("/v1/sign", &body)
-            .map_err(|e| format!("{role}: {e}"))?;
-        let r: SignResponse =
-            serde_json::from_str(&text).map_err(|e| format!("signer: {role}: {e}"))?;
+        .map_err(|e| SignerError::Refused(format!("{role}: {e}")))?;
+        let text = self.post("/v1/sign", &body, &format!("{role}: "))?;
+        let r: SignResponse = serde_json::from_str(&text)
+            .map_err(|e| SignerError::BadAnswer(format!("signer: {role}: {e}")))?;
         Ok(r.signatures)
     }
 }

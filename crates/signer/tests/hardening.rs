@@ -2,8 +2,8 @@
 //! signer: real signer threads on loopback, a raw TcpStream as the hostile client.
 
 use hookswitch_keystore::{generate, KdfCost};
-use hookswitch_repository::OnlineSigner;
-use hookswitch_signer::{serve, Keys, RemoteSigner, HEADER_TIMEOUT};
+use hookswitch_repository::{OnlineSigner, SignerError};
+use hookswitch_signer::{serve, Error, Keys, RemoteSigner, HEADER_TIMEOUT};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ fn online_keys(dir: &Path) -> PathBuf {
 }
 
 /// Start a signer on loopback: Ok(address) once it listens, or Err(what serve returned).
-fn start(keys_dir: &Path) -> Result<SocketAddr, String> {
+fn start(keys_dir: &Path) -> Result<SocketAddr, Error> {
     let keys = Keys::load(keys_dir, PASS).unwrap();
     let (tx, rx) = mpsc::channel();
     let done = tx.clone();
@@ -35,7 +35,9 @@ fn start(keys_dir: &Path) -> Result<SocketAddr, String> {
         let r = serve("127.0.0.1:0", &kd, keys, TOKEN, None, move |addr| {
             let _ = tx.send(Ok(addr));
         });
-        let _ = done.send(Err(r.err().unwrap_or_else(|| "stopped".into())));
+        if let Err(e) = r {
+            let _ = done.send(Err(e));
+        }
     });
     rx.recv_timeout(Duration::from_secs(20))
         .expect("the signer neither listened nor failed")
@@ -79,6 +81,11 @@ fn a_corrupt_state_file_stops_the_signer_until_an_operator_acts() {
     let state = keys_dir.join("signer-state.json");
     std::fs::write(&state, b"{\"timestamp\": 41, \"snap").unwrap();
     let e = start(&keys_dir).expect_err("a signer with a corrupt state file must not start");
+    assert!(
+        matches!(&e, Error::State { path, .. } if path == &state),
+        "a corrupt state file is the fail-closed State error: {e:?}"
+    );
+    let e = e.to_string();
     assert!(e.contains(&*state.to_string_lossy()), "{e}");
     assert!(e.contains("rollback"), "says what is at stake: {e}");
     assert_eq!(
@@ -94,7 +101,8 @@ fn a_corrupt_state_file_stops_the_signer_until_an_operator_acts() {
         .unwrap()
         .success());
     let e = start(&keys_dir).expect_err("a FIFO is not a state file");
-    assert!(e.contains("FIFO"), "{e}");
+    assert!(matches!(e, Error::State { .. }), "{e:?}");
+    assert!(e.to_string().contains("FIFO"), "{e}");
     // The first start, with no state file yet, is fine, and the state it writes is read back.
     std::fs::remove_file(&state).unwrap();
     let addr = start(&keys_dir).unwrap();
@@ -105,7 +113,8 @@ fn a_corrupt_state_file_stops_the_signer_until_an_operator_acts() {
     let e = remote(format!("http://{addr}"))
         .sign("timestamp", &timestamp(5, 3600))
         .unwrap_err();
-    assert!(e.contains("rollback refused"), "{e}");
+    assert!(matches!(e, SignerError::Refused(_)), "{e:?}");
+    assert!(e.to_string().contains("rollback refused"), "{e}");
 }
 
 #[test]
@@ -205,14 +214,16 @@ fn a_stolen_token_cannot_buy_a_long_freeze() {
     const YEAR: i64 = 365 * 86_400;
     let e = signer
         .sign("timestamp", &timestamp(10, 10 * YEAR))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("403") && e.contains("expires"), "{e}");
     let snapshot = |version: u64, expires_in: i64| {
         serde_json::json!({"_type": "snapshot", "spec_version": "1.0.31", "version": version,
             "expires": hookswitch_trust::time::format(now() + expires_in), "meta": {}})
     };
     let e = signer.sign("snapshot", &snapshot(10, YEAR)).unwrap_err();
-    assert!(e.contains("403"), "{e}");
+    assert!(matches!(e, SignerError::Refused(_)), "{e:?}");
+    assert!(e.to_string().contains("403"), "{e}");
     // A timestamp just over its lifetime (1 day) is refused; the usual one is signed.
     let day = hookswitch_repository::expiry::TIMESTAMP;
     assert!(signer
@@ -228,9 +239,10 @@ fn a_stolen_token_cannot_buy_a_long_freeze() {
     // No expiry, or one that does not parse: refused.
     let mut bad = timestamp(13, 60);
     bad.as_object_mut().unwrap().remove("expires");
-    assert!(signer.sign("timestamp", &bad).unwrap_err().contains("400"));
+    let refusal = |bad: &serde_json::Value| signer.sign("timestamp", bad).unwrap_err().to_string();
+    assert!(refusal(&bad).contains("400"));
     bad["expires"] = "9999-99-99".into();
-    assert!(signer.sign("timestamp", &bad).unwrap_err().contains("400"));
+    assert!(refusal(&bad).contains("400"));
 }
 
 #[test]
@@ -241,7 +253,8 @@ fn the_token_never_travels_over_plain_http_beyond_loopback() {
     // sent the token in the clear (and got a signature); nothing leaves this host.
     let e = remote(format!("http://0.0.0.0:{}", addr.port()))
         .sign("timestamp", &timestamp(1, 3600))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("https"), "{e}");
     for url in [
         "http://localhost:1",
@@ -251,6 +264,7 @@ fn the_token_never_travels_over_plain_http_beyond_loopback() {
         assert!(remote(url.into())
             .sign("timestamp", &timestamp(1, 3600))
             .unwrap_err()
+            .to_string()
             .contains("https"));
     }
     // Loopback, v4 (any of 127/8) and v6, stays allowed.

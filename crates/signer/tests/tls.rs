@@ -1,8 +1,8 @@
 //! The signer over TLS with a real rustls client, and its refusals.
 
 use hookswitch_keystore::{generate, KdfCost};
-use hookswitch_repository::OnlineSigner;
-use hookswitch_signer::{serve, Keys, RemoteSigner, TlsFiles};
+use hookswitch_repository::{OnlineSigner, SignerError};
+use hookswitch_signer::{serve, Error, Keys, RemoteSigner, TlsFiles};
 use std::path::Path;
 use std::time::Duration;
 
@@ -60,7 +60,9 @@ fn signs_over_tls_for_a_client_that_trusts_its_ca_only() {
         &sigs[0].sig
     ));
     // The same version again is a rollback; a client without the CA cannot connect.
-    assert!(good.sign("timestamp", &signed).unwrap_err().contains("403"));
+    let e = good.sign("timestamp", &signed).unwrap_err();
+    assert!(matches!(e, SignerError::Refused(_)), "{e:?}");
+    assert!(e.to_string().contains("403"), "{e}");
     let blind = RemoteSigner {
         url,
         token: TOKEN.into(),
@@ -78,7 +80,9 @@ fn signs_over_tls_for_a_client_that_trusts_its_ca_only() {
         token: "wrong-token-wrong-token-wrong-token!".into(),
         ..good
     };
-    assert!(stranger.last_versions().unwrap_err().contains("401"));
+    let e = stranger.last_versions().unwrap_err();
+    assert!(matches!(e, SignerError::Refused(_)), "{e:?}");
+    assert!(e.to_string().contains("401"), "{e}");
     // The persisted version survives a restart of the signer.
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(keys_dir.join("signer-state.json")).unwrap())
@@ -93,14 +97,19 @@ fn refuses_plain_http_beyond_loopback_and_offline_keys() {
     generate(&keys_dir.join("snapshot.key"), "snapshot", PASS, FAST).unwrap();
     let keys = Keys::load(&keys_dir, PASS).unwrap();
     let e = serve("0.0.0.0:0", &keys_dir, keys, TOKEN, None, |_| {}).unwrap_err();
-    assert!(e.contains("loopback only"), "{e}");
+    assert!(matches!(e, Error::Listen { .. }), "{e:?}");
+    assert!(e.to_string().contains("loopback only"), "{e}");
     let keys = Keys::load(&keys_dir, PASS).unwrap();
-    assert!(serve("127.0.0.1:0", &keys_dir, keys, "short", None, |_| {})
-        .unwrap_err()
-        .contains("32 characters"));
+    let e = serve("127.0.0.1:0", &keys_dir, keys, "short", None, |_| {}).unwrap_err();
+    assert!(matches!(e, Error::WeakToken), "{e:?}");
+    assert!(e.to_string().contains("32 characters"), "{e}");
     generate(&keys_dir.join("root.key"), "root", PASS, FAST).unwrap();
     let e = Keys::load(&keys_dir, PASS).err().unwrap();
-    assert!(e.contains("offline key"), "{e}");
+    assert!(
+        matches!(&e, Error::OfflineKey { role, .. } if role == "root"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("offline key"), "{e}");
 }
 
 #[test]
@@ -118,7 +127,8 @@ fn a_signer_state_file_that_does_not_parse_fails_closed() {
     let e = rx
         .recv_timeout(Duration::from_secs(20))
         .expect("the signer started on a state file it could not read")
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("signer-state.json") && e.contains("will not start"),
         "{e}"

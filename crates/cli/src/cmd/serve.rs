@@ -27,6 +27,7 @@ async fn serve(args: ServeArgs) -> Result<u8, String> {
         client_cas: args.client_ca,
         metrics: args.metrics,
         plain_http: args.plain_http,
+        tftp: args.tftp,
         poll: Duration::from_millis(args.poll_ms),
         store: Some(store.clone()),
     })
@@ -34,6 +35,9 @@ async fn serve(args: ServeArgs) -> Result<u8, String> {
     eprintln!("serve: listening on https://{}", running.addr);
     if let Some(a) = running.plain_addr {
         eprintln!("serve: public files on http://{a}");
+    }
+    if let Some(a) = running.tftp_addr {
+        eprintln!("serve: public files over TFTP on {a}");
     }
     if let Some(a) = running.metrics_addr {
         eprintln!("serve: metrics on http://{a}/metrics");
