@@ -231,38 +231,43 @@ fn fleet_boots_verified_a_revoked_device_fails_and_a_publication_mixes_nothing()
         .unwrap();
     }
     let before = std::fs::read(repo.join("metadata/timestamp.json")).unwrap();
-    let publishing = {
-        let (repo, configs, req) = (repo.clone(), configs.clone(), tmp.path().join("r2.json"));
-        let changed = changed.to_vec();
-        std::thread::scope(|scope| {
-            let worker = scope.spawn(|| publish_configs(&repo, &signer, &configs, &changed, &req));
-            let mut versions = std::collections::BTreeSet::new();
-            let start = Instant::now();
-            let mut runs = 0;
-            loop {
-                let done = worker.is_finished();
-                let (code, report) = fleet_run(&serve, &ca, &ids, DEVICES - 1);
-                runs += 1;
-                assert_eq!(code, Some(0), "run {runs}: {report}");
-                assert_eq!(report["failed"], 0, "run {runs}: {report}");
-                let seen = report["timestamp_versions"].as_object().unwrap();
-                versions.extend(seen.keys().cloned());
-                if done && std::fs::read(repo.join("metadata/timestamp.json")).unwrap() != before {
-                    let latest: serde_json::Value = serde_json::from_slice(
-                        &std::fs::read(repo.join("metadata/timestamp.json")).unwrap(),
-                    )
-                    .unwrap();
-                    let v = latest["signed"]["version"].to_string();
-                    if seen.len() == 1 && seen.contains_key(&v) {
-                        break versions;
-                    }
-                }
-                assert!(
-                    start.elapsed() < Duration::from_secs(120),
-                    "new version never served"
+    // Runs go back to back from before the publication starts until every device ends on
+    // the new version.
+    let (repo2, configs2, req) = (repo.clone(), configs.clone(), tmp.path().join("r2.json"));
+    let changed = changed.to_vec();
+    let versions = std::thread::scope(|scope| {
+        let mut worker = None;
+        let mut versions = std::collections::BTreeSet::new();
+        let start = Instant::now();
+        for run in 1.. {
+            let done = worker
+                .as_ref()
+                .is_some_and(|w: &std::thread::ScopedJoinHandle<()>| w.is_finished());
+            let (code, report) = fleet_run(&serve, &ca, &ids, DEVICES - 1);
+            assert_eq!(code, Some(0), "run {run}: {report}");
+            assert_eq!(report["failed"], 0, "run {run}: {report}");
+            let seen = report["timestamp_versions"].as_object().unwrap();
+            versions.extend(seen.keys().cloned());
+            if worker.is_none() {
+                worker = Some(
+                    scope.spawn(|| publish_configs(&repo2, &signer, &configs2, &changed, &req)),
                 );
+                continue;
             }
-        })
-    };
-    assert!(publishing.len() >= 2, "runs saw only {publishing:?}");
+            let now = std::fs::read(repo.join("metadata/timestamp.json")).unwrap();
+            if done && now != before {
+                let latest: serde_json::Value = serde_json::from_slice(&now).unwrap();
+                let v = latest["signed"]["version"].to_string();
+                if seen.len() == 1 && seen.contains_key(&v) {
+                    break;
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "the new version was never served to every device"
+            );
+        }
+        versions
+    });
+    assert!(versions.len() >= 2, "runs saw only {versions:?}");
 }
