@@ -89,4 +89,18 @@ mod tests {
         hookswitch_trust::enrollment::check_device_id(&super::device_id(999_999)).unwrap();
         hookswitch_store::Mac::parse(&super::device_id(17)).unwrap();
     }
+
+    #[test]
+    fn an_unfinished_or_foreign_directory_is_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = super::Manifest::read(dir.path()).unwrap_err();
+        assert!(err.contains("did not finish"), "{err}");
+        std::fs::write(
+            dir.path().join(super::MANIFEST),
+            br#"{"format":"other","devices":1,"root_version":1,"ca_sha256":""}"#,
+        )
+        .unwrap();
+        let err = super::Manifest::read(dir.path()).unwrap_err();
+        assert!(err.contains("format \"other\""), "{err}");
+    }
 }
