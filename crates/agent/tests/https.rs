@@ -7,7 +7,7 @@ mod pki;
 mod support;
 
 use hookswitch_trust::testkit::Repo;
-use pki::pki;
+use pki::{pki, pki_with};
 use std::path::Path;
 use std::process::Command;
 use support::{python, workspace, Server};
@@ -86,8 +86,22 @@ fn https_needs_the_right_ca_and_tls_1_2() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // A server that offers only TLS 1.0/1.1 (if this OpenSSL still can): the agent refuses.
+    // A server whose certificate (from the right CA) has expired: refused.
     drop(server);
+    let (expired_ca, expired_cert, expired_key) = pki_with(pki_dir.path(), "expired", true);
+    let stale = tls_server(site.path(), &expired_cert, &expired_key, None);
+    let out = refresh(meta.path(), stale.port, Some(&expired_ca));
+    assert_eq!(out.status.code(), Some(1), "an expired server certificate");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("expired"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(stale);
+
+    // A server that offers only TLS 1.0/1.1 (if this OpenSSL still can): the agent refuses.
     let old = tls_server(site.path(), &cert, &key, Some("1.1"));
     let out = refresh(meta.path(), old.port, Some(&ca));
     assert_eq!(

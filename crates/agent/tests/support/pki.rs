@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 
 /// Returns (CA certificate, server certificate, server key) paths under `dir`.
 pub fn pki(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    pki_with(dir, name, false)
+}
+
+/// [`pki`], with a server certificate that expired long ago when `expired`.
+pub fn pki_with(dir: &Path, name: &str, expired: bool) -> (PathBuf, PathBuf, PathBuf) {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -27,6 +32,10 @@ pub fn pki(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     params
         .subject_alt_names
         .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+    }
     let cert = params.signed_by(&key, &issuer).unwrap();
     let (ca, c, k) = (
         dir.join(format!("{name}-ca.pem")),
