@@ -328,6 +328,62 @@ fn enrolled_fingerprints_and_passwords_come_from_the_store_and_fetches_are_logge
     assert!(log.iter().all(|r| r.version == Some(1)));
 }
 
+#[path = "../../store/tests/support/postgres.rs"]
+mod postgres;
+
+/// Two servers sharing one PostgreSQL store: a device enrolled through either is served by
+/// both, and both fetch logs land in the one table.
+#[test]
+fn two_replicas_on_one_postgresql_share_devices_and_the_fetch_log() {
+    let f = Fixture::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(url) = rt.block_on(postgres::fresh_database("replicas")) else {
+        return;
+    };
+    let (store_a, store_b) = (open_store(&rt, &url), open_store(&rt, &url));
+    let (ca, ka, der_a) = device_cert(f.dir.path(), None, "factory-a", false);
+    let (cb, kb, der_b) = device_cert(f.dir.path(), None, "factory-b", false);
+    rt.block_on(async {
+        // OWN enrolled through replica A's handle, OTHER through B's.
+        for (store, id, der) in [(&store_a, OWN, &der_a), (&store_b, OTHER, &der_b)] {
+            let d = NewDevice::new(id, "yealink", "T54W", Some(id)).unwrap();
+            store.add_device(&d).await.unwrap();
+            store
+                .add_certificate(id, &CertFingerprint::of_der(der))
+                .await
+                .unwrap();
+        }
+    });
+    let replica = |store: &Store| {
+        let mut config = f.config();
+        config.store = Some(store.clone());
+        Served::start(config).unwrap()
+    };
+    let (mut a, mut b) = (replica(&store_a), replica(&store_b));
+    for served in [&a, &b] {
+        for (id, c, k) in [(OWN, &ca, &ka), (OTHER, &cb, &kb)] {
+            let (_, code, body) = curl(&served.url(&format!("{id}.cfg")), &f.ca, Auth::Cert(c, k));
+            assert_eq!(code, "200", "{id}");
+            assert_eq!(body, testkit::Repo::config_bytes(id, 1));
+        }
+    }
+    a.stop();
+    b.stop();
+    let log = rt.block_on(store_a.recent_fetches(None, 100)).unwrap();
+    for id in [OWN, OTHER] {
+        let served = log
+            .iter()
+            .filter(|r| {
+                r.result.as_str() == "served" && r.device.as_ref().map(|d| d.as_str()) == Some(id)
+            })
+            .count();
+        assert_eq!(
+            served, 2,
+            "{id}: one fetch through each replica, in one table: {log:?}"
+        );
+    }
+}
+
 #[test]
 fn nothing_outside_the_verified_files_is_served() {
     let f = Fixture::new();

@@ -2,7 +2,6 @@
 //! URL of a throwaway cluster: `scripts/postgres.sh` starts one; each test gets its own
 //! database). Without it the PostgreSQL half says SKIPPED, and fails under CI.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use hookswitch_store::{
@@ -11,7 +10,8 @@ use hookswitch_store::{
 };
 use sqlx::Connection;
 
-const POSTGRES_ENV: &str = "HOOKSWITCH_TEST_POSTGRES";
+#[path = "support/postgres.rs"]
+mod postgres;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
@@ -31,31 +31,7 @@ async fn fresh(kind: Kind, test: &str) -> Option<TestDb> {
     let dir = tempfile::tempdir().unwrap();
     let url = match kind {
         Kind::Sqlite => format!("sqlite://{}", dir.path().join("store.db").display()),
-        Kind::Postgres => {
-            let Some(admin) = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty()) else {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "{POSTGRES_ENV} is unset under CI: scripts/test.sh must start PostgreSQL"
-                );
-                eprintln!("SKIPPED {test} on PostgreSQL: {POSTGRES_ENV} is not set (scripts/postgres.sh -- cargo test -p hookswitch-store)");
-                return None;
-            };
-            static NEXT: AtomicU32 = AtomicU32::new(0);
-            let name = format!(
-                "hs_{}_{}_{}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed),
-                test
-            );
-            let mut admin_conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut admin_conn)
-                .await
-                .unwrap();
-            admin_conn.close().await.unwrap();
-            let (base, _db) = admin.rsplit_once('/').unwrap();
-            format!("{base}/{name}")
-        }
+        Kind::Postgres => postgres::fresh_database(test).await?,
     };
     Some(TestDb {
         kind,
