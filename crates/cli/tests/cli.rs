@@ -198,11 +198,21 @@ fn bad_files_are_reported_and_the_audit_goes_on() {
             .unwrap()
             .clone()
     };
+    // A bad line is a warning at path:line:col, and the rest of the file is audited.
     let yl = by("y000000000044.cfg");
-    let err = yl["error"].as_str().unwrap();
+    assert!(yl["error"].is_null(), "{yl}");
+    let warning = yl["warnings"][0].as_str().unwrap();
     assert!(
-        err.ends_with("y000000000044.cfg:3:1: expected `key = value`"),
-        "{err}"
+        warning.ends_with("y000000000044.cfg:3:1: skipped: expected `key = value`"),
+        "{warning}"
+    );
+    assert!(
+        yl["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["control"] == "HS-WLAN-01" && f["status"] == "fail"),
+        "{yl}"
     );
     let cisco = by("SEP001122334455.cnf.xml")["error"]
         .as_str()
@@ -218,15 +228,39 @@ fn bad_files_are_reported_and_the_audit_goes_on() {
         .as_array()
         .unwrap()
         .is_empty());
-    assert_eq!(v["summary"]["errors"], 2);
+    assert_eq!(v["summary"]["errors"], 1);
     assert_eq!(v["summary"]["skipped"], 2);
-    // The human report lists the unparsable files too.
+    // The human report lists the unparsable files and the warnings too.
     let human = run(&["audit", dir.path().to_str().unwrap()]);
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(
-        text.contains("ERROR") && text.contains("y000000000044.cfg:3:1"),
+        text.contains("ERROR") && text.contains("SEP001122334455.cnf.xml:3:"),
         "{text}"
     );
+    assert!(
+        text.contains("WARNING") && text.contains("y000000000044.cfg:3:1: skipped"),
+        "{text}"
+    );
+    // SARIF: a result at level warning, at the line and column.
+    let sarif = json(&run(&[
+        "audit",
+        "--format",
+        "sarif",
+        dir.path().to_str().unwrap(),
+    ]));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let w = results
+        .iter()
+        .find(|r| r["ruleId"] == "hookswitch/input-warning")
+        .unwrap();
+    assert_eq!(w["level"], "warning");
+    let loc = &w["locations"][0]["physicalLocation"];
+    assert!(loc["artifactLocation"]["uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("y000000000044.cfg"));
+    assert_eq!(loc["region"]["startLine"], 3);
+    assert_eq!(loc["region"]["startColumn"], 1);
 }
 
 #[test]
