@@ -142,6 +142,20 @@ fn grandstream_bare_ampersand_is_kept_with_a_warning() {
 }
 
 #[test]
+fn grandstream_text_lines_without_equals_are_skipped() {
+    let (format, doc) = loaded("cfg000b82aabbdd.txt");
+    assert_eq!(format, Format::GrandstreamText);
+    assert_eq!(
+        at(&doc.warnings),
+        vec![(3, 1), (4, 1)],
+        "{:?}",
+        doc.warnings
+    );
+    assert_eq!(doc.get("P21896").unwrap().value, "1");
+    assert_eq!(doc.get("P276").unwrap().value, "0");
+}
+
+#[test]
 fn snom_malformed_attributes_are_warnings() {
     let (format, doc) = loaded("snomD785-000413AABB00.htm");
     assert_eq!(format, Format::SnomXml);
