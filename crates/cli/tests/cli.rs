@@ -350,6 +350,47 @@ fn sensitive_profile_adds_microphone_controls() {
 }
 
 #[test]
+fn layered_devices_carry_the_warnings_of_their_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["805ec0aabbcc.cfg", "y000000000096.cfg"] {
+        std::fs::copy(examples().join("yealink").join(name), dir.path().join(name)).unwrap();
+    }
+    // A template leftover at the end of the common file.
+    let common = dir.path().join("y000000000096.cfg");
+    let mut text = std::fs::read_to_string(&common).unwrap();
+    text.push_str("{\"\"}\n");
+    let leftover_line = text.lines().count();
+    std::fs::write(&common, text).unwrap();
+    let v = json(&run(&[
+        "audit",
+        "--format",
+        "json",
+        "--layered",
+        dir.path().to_str().unwrap(),
+    ]));
+    let dev = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("805ec0aabbcc.cfg"))
+        .unwrap();
+    assert!(dev["error"].is_null(), "{dev}");
+    let want = format!("y000000000096.cfg:{leftover_line}:1: skipped");
+    assert!(
+        dev["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains(&want)),
+        "{want}: {dev}"
+    );
+    assert_eq!(
+        status_of(dev["findings"].as_array().unwrap(), "HS-SNMP-01"),
+        vec!["fail"]
+    );
+}
+
+#[test]
 fn layered_evaluates_the_effective_configuration() {
     let yl = examples().join("yealink");
     let v = json(&run(&[
