@@ -293,3 +293,22 @@ fn a_per_account_setting_with_no_instance_is_an_observation_with_a_reason() {
         }
     }
 }
+
+#[test]
+fn hardening_after_a_defective_last_line_without_newline_is_a_fixed_point() {
+    use hookswitch_controls::Profile;
+    for (format, input) in [
+        (Format::YealinkV8x, &b"static.wifi.enable = 1\n{\"\"}"[..]),
+        (Format::GrandstreamText, &b"P276 = 1\nP2"[..]),
+        (Format::PolyXml, &b"<polycomConfig a.b=\"1\" {\"\"}/>x"[..]),
+        (Format::SnomXml, &b"<settings><phone-settings><xml_notify perm=R>on</xml_notify></phone-settings></settings>"[..]),
+    ] {
+        let once = patch::harden(format, Some(input), Profile::Sensitive, Some("grp")).unwrap();
+        let twice = patch::harden(format, Some(&once.bytes), Profile::Sensitive, Some("grp")).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&twice.bytes),
+            String::from_utf8_lossy(&once.bytes),
+            "{format}"
+        );
+    }
+}
