@@ -17,7 +17,7 @@ for target in $(cargo fuzz list); do
     extra=()
     [ -d "seeds/$target" ] && extra+=("seeds/$target")
     case "$target" in
-        stig_xccdf|tuf_metadata|probe_wire|enrollment|ceremony_request) ;;
+        stig_xccdf|tuf_metadata|probe_wire|enrollment|ceremony_request|tftp_packet|inventory_csv) ;;
         *) extra+=(../examples/configs/*/) ;;
     esac
     cargo fuzz run -O "$target" "$corpus" "${extra[@]}" -- \

@@ -12,6 +12,13 @@ python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
 # The TUF conformance suite's expiry tests run the client under faketime.
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
+# The store tests run against a throwaway PostgreSQL cluster (scripts/postgres.sh); the device
+# tests make certificates with the openssl tool.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The TFTP tests fetch with tftp-hpa's client (plain RFC 1350) and atftp (windowsize, RFC 7440).
+command -v tftp >/dev/null 2>&1 || need_apt+=(tftp-hpa)
+command -v atftp >/dev/null 2>&1 || need_apt+=(atftp)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# The whole test suite: unit, property and CLI tests, the TUF conformance suite against
-# hookswitch-agent (113 of 113), every fuzz target for a fixed budget (FUZZ_SECONDS per
-# target, default 10), the end-to-end release script, then the main job twice as a smoke test.
+# The whole test suite: unit, property and CLI tests (the store's on SQLite and on a
+# throwaway PostgreSQL), the TUF conformance suite against hookswitch-agent (113 of 113),
+# every fuzz target for a fixed budget (FUZZ_SECONDS per target, default 10), the
+# end-to-end release script, then the main job twice as a smoke test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The store tests run on SQLite and on a throwaway PostgreSQL cluster, stopped on exit.
+source scripts/postgres.sh
+trap 'postgres_stop; rm -f "$log"' EXIT
+postgres_start
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 cargo test --workspace --doc 2>&1 | tee -a "$log"
 

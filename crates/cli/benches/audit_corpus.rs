@@ -74,6 +74,7 @@ fn passes(files: &[PathBuf], threads: usize, rounds: usize) -> (f64, usize) {
     let opts = Options {
         profile: Profile::Sensitive,
         model: Some("GRP2612".into()),
+        inventory: None,
         layered: false,
         progress: false,
     };

@@ -84,6 +84,8 @@ pub enum Command {
     Repo(RepoCmd),
     /// Run the online signer (snapshot, timestamp, optionally config bins).
     Signer(SignerArgs),
+    /// Serve the published repository, verified, to agents and phones over HTTPS.
+    Serve(ServeArgs),
     /// Write what is loaded onto an endpoint out of band: the trusted root and its identity.
     Enroll(EnrollArgs),
     /// Print the controls catalogue.
@@ -92,6 +94,71 @@ pub enum Command {
     Audit(AuditArgs),
     /// Emit a hardened vendor configuration, or patch an existing one.
     Harden(HardenArgs),
+    /// Devices in the store: enrollment, passwords, client certificates.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+}
+
+/// Which store a command uses. Read through `hookswitch_store::database_url`, not clap's
+/// `env`, so a PostgreSQL password in the variable never shows in `--help`.
+#[derive(Debug, clap::Args)]
+pub struct DatabaseArg {
+    /// The store: sqlite://PATH or postgres://USER@HOST:PORT/DB. Default: $HOOKSWITCH_DATABASE,
+    /// else sqlite://$XDG_DATA_HOME/hookswitch/hookswitch.db (~/.local/share/hookswitch/...).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCmd {
+    /// Enroll a device.
+    Add {
+        /// Device ID: 1 to 64 of A-Z a-z 0-9 . _ : - (as in `hookswitch enroll --device-id`).
+        id: String,
+        #[arg(long)]
+        vendor: String,
+        #[arg(long)]
+        model: String,
+        /// MAC address, in any usual form (stored as 12 lowercase hex digits).
+        #[arg(long)]
+        mac: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// List devices (never their password hashes).
+    List {
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Remove a device with its password and certificates (its fetch history stays).
+    Remove {
+        id: String,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Set a device's HTTP password: from a prompt, or the first line of standard input when
+    /// it is not a terminal. Never from the command line.
+    SetPassword {
+        id: String,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Enroll a client certificate (PEM) for a device, by its SHA-256 fingerprint.
+    AddCert {
+        id: String,
+        /// The device's own certificate, PEM.
+        cert: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,6 +172,48 @@ pub struct SignerArgs {
     pub tls_cert: Option<PathBuf>,
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The repository `repo publish` writes; only its verified metadata/ and targets/ files
+    /// are served.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// The pinned trusted root (a root.json); every served version must chain from it.
+    #[arg(long)]
+    pub root: PathBuf,
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// The server's PEM certificate chain.
+    #[arg(long)]
+    pub tls_cert: PathBuf,
+    /// The server's PEM private key: the only key it holds, outside the repository.
+    #[arg(long)]
+    pub tls_key: PathBuf,
+    /// Trust device certificates this CA issued; the device ID is the subject CN unless
+    /// `id=` says otherwise, and `pattern=` (last; matches the whole field) may extract it
+    /// with its first group. Repeatable.
+    #[arg(
+        long = "client-ca",
+        value_name = "PEM[,id=cn|san-dns|san-uri][,pattern=REGEX]"
+    )]
+    pub client_ca: Vec<hookswitch_server::tls::ClientCa>,
+    /// Prometheus metrics (`/metrics`) on a separate plain-HTTP listener.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Public files (metadata, firmware) over plain HTTP too; never a config.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub plain_http: Option<std::net::SocketAddr>,
+    /// Public files (the metadata with its roots, firmware, public bootstrap configs) over
+    /// read-only TFTP, for legacy phones' first boot; never a config.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub tftp: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub db: DatabaseArg,
+    /// How often the repository is checked for a new version, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub poll_ms: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -124,6 +233,13 @@ pub struct EnrollArgs {
 pub struct ControlsArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub format: CatalogueFormat,
+    /// Print the control × vendor matrix of what a configuration file can show (the
+    /// blind spots: `-` is always not_assessable).
+    #[arg(long)]
+    pub coverage: bool,
+    /// The coverage matrix for this vendor only (implies --coverage).
+    #[arg(long)]
+    pub vendor: Option<Vendor>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -146,6 +262,10 @@ pub struct AuditArgs {
     /// Model (or model family) for files that do not name their own, e.g. GRP2612.
     #[arg(long)]
     pub model: Option<String>,
+    /// Inventory CSV (columns id, mac, vendor, model; see `hookswitch-inventory`): the model
+    /// of files named by MAC (`cfg<mac>.xml`, `<mac>.cfg`, `SEP<MAC>.cnf.xml`, `<MAC>.xml`).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
     /// Write the report here (atomically) instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,

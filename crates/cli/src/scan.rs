@@ -4,6 +4,7 @@
 use hookswitch_atomicfile::ReadError;
 use hookswitch_audit::{evaluate, FileIdentity, FileReport};
 use hookswitch_controls::Profile;
+use hookswitch_inventory::{Inventory, Mac};
 use hookswitch_report::Warning;
 use hookswitch_vendors::layered::{self, Effective};
 use hookswitch_vendors::{keys, Format, Loaded, MAX_FILE_BYTES};
@@ -16,6 +17,8 @@ pub struct Options {
     pub profile: Profile,
     /// Model (or model family) for files that do not name their own.
     pub model: Option<String>,
+    /// Models of devices by MAC (`--inventory`), for files named by MAC.
+    pub inventory: Option<Inventory>,
     pub layered: bool,
     /// Show a progress bar (stderr is a terminal).
     pub progress: bool,
@@ -182,16 +185,34 @@ impl Input {
     }
 }
 
-fn family_for(file: &mut FileIdentity, fallback_model: Option<&str>) -> Option<&'static str> {
-    let vendor = file.vendor?;
-    if file.model.is_none() {
-        file.model = fallback_model.map(str::to_string);
+/// The model and family of a file (or device) that does not name its own model: the
+/// inventory's entry for the MAC in its name, else `--model`.
+fn family_for(report: &mut FileReport, path: &Path, opts: &Options) -> Option<&'static str> {
+    let vendor = report.identity.vendor?;
+    if report.identity.model.is_none() {
+        let listed = opts.inventory.as_ref().and_then(|inv| {
+            let mac = Mac::in_file_name(&path.file_name()?.to_string_lossy())?;
+            inv.by_mac(&mac)
+        });
+        report.identity.model = match listed {
+            Some(d) if d.vendor == vendor => Some(d.model.clone()),
+            Some(d) => {
+                report.warnings.push(Warning::new(format!(
+                    "the inventory lists {} (line {}) as {} {}, but this is a {vendor} file: its model is not used",
+                    d.mac, d.line, d.vendor, d.model
+                )));
+                None
+            }
+            None => None,
+        }
+        .or_else(|| opts.model.clone());
     }
-    let family = file
+    let family = report
+        .identity
         .model
         .as_deref()
         .and_then(|m| keys::family_of(vendor, m));
-    file.family = family.map(str::to_string);
+    report.identity.family = family.map(str::to_string);
     family
 }
 
@@ -226,7 +247,7 @@ fn file_report(input: &Input, opts: &Options) -> FileReport {
         ));
     }
     report.warnings.extend(input.skipped_defects());
-    let family = family_for(&mut report.identity, opts.model.as_deref());
+    let family = family_for(&mut report, &input.path, opts);
     report.findings = evaluate(doc, family, opts.profile);
     report
 }
@@ -317,7 +338,7 @@ fn device_report(
         Effective::NothingRead => report.skipped = Some("no layer could be read".into()),
         Effective::Merged { doc, model } => {
             report.identity = FileIdentity::new(doc.format, model);
-            let family = family_for(&mut report.identity, opts.model.as_deref());
+            let family = family_for(&mut report, &device.path, opts);
             report.findings = evaluate(&doc, family, opts.profile);
         }
     }

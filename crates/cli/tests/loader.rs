@@ -43,6 +43,7 @@ fn layered_audit_reads_each_file_once() {
     let opts = Options {
         profile: Profile::Standard,
         model: None,
+        inventory: None,
         layered: true,
         progress: false,
     };

@@ -14,6 +14,14 @@ pub fn unix_now() -> Result<i64, ClockError> {
     i64::try_from(since.as_secs()).map_err(|_| ClockError)
 }
 
+/// Milliseconds since the Unix epoch (log timestamps), under the same rule as `unix_now`.
+pub fn unix_now_ms() -> Result<i64, ClockError> {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| ClockError)?;
+    i64::try_from(since.as_millis()).map_err(|_| ClockError)
+}
+
 /// The system clock reads a time before 1970 (or beyond what an i64 holds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClockError;
@@ -38,5 +46,6 @@ mod tests {
     fn reads_a_time_after_this_code_was_written() {
         // 2026-01-01T00:00:00Z: a clock earlier than that is wrong on this machine too.
         assert!(super::unix_now().unwrap() > 1_767_225_600);
+        assert!(super::unix_now_ms().unwrap() > 1_767_225_600_000);
     }
 }

@@ -70,6 +70,9 @@ pub enum FetchScheme {
     Http,
     Https,
     Ftps,
+    /// A server URL the phone takes from an unauthenticated plug-and-play answer (SIP
+    /// multicast SUBSCRIBE), whatever the configured URL says.
+    PlugAndPlay,
 }
 
 /// SIP signalling transport.

@@ -18,6 +18,10 @@ use zeroize::Zeroizing;
 /// A key file is well under 1 KiB; anything far larger is not one.
 const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 
+/// What every version of the key file format starts with: the provisioning server refuses
+/// any file that contains it.
+pub const FORMAT_FAMILY: &str = "hookswitch-ed25519-key-v";
+
 /// The file format, versioned.
 const FORMAT: &str = "hookswitch-ed25519-key-v1";
 
@@ -305,6 +309,11 @@ mod tests {
         t: 1,
         p: 1,
     };
+
+    #[test]
+    fn the_format_is_one_of_the_family_the_server_refuses() {
+        assert!(FORMAT.starts_with(FORMAT_FAMILY));
+    }
 
     #[test]
     fn generate_open_sign_and_refuse_the_wrong_passphrase() {

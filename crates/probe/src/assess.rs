@@ -372,24 +372,8 @@ mod tests {
     use crate::model::{Https, Snmp, Tftp};
     use crate::wire::{HttpReply, KexInit, SipReply};
 
-    fn svc(
-        port: u16,
-        proto: &'static str,
-        service: &'static str,
-        state: State,
-        detail: Evidence,
-    ) -> Service {
-        Service {
-            port,
-            proto,
-            service,
-            state,
-            detail,
-        }
-    }
-
     fn closed(port: u16, proto: &'static str, service: &'static str) -> Service {
-        svc(port, proto, service, State::Closed, Evidence::Empty {})
+        Service::new(port, proto, service, State::Closed, Evidence::Empty {})
     }
 
     /// (control ID, status) of each verdict, in order.
@@ -420,7 +404,7 @@ mod tests {
             judged(telnet(&[closed(23, "tcp", "telnet")])),
             [("HS-TEL-01", Pass)]
         );
-        let open = svc(
+        let open = Service::new(
             2323,
             "tcp",
             "telnet",
@@ -436,7 +420,7 @@ mod tests {
     }
 
     fn ssh_service(ident: &str, ssh1: bool) -> Service {
-        svc(
+        Service::new(
             22,
             "tcp",
             "ssh",
@@ -464,7 +448,7 @@ mod tests {
             [("HS-TEL-03", Fail), ("HS-TEL-02", Fail)]
         );
         // No identification line: an SSH port is open, but the protocol version is unknown.
-        let odd = svc(
+        let odd = Service::new(
             22,
             "tcp",
             "ssh",
@@ -478,7 +462,7 @@ mod tests {
     }
 
     fn http_service(port: u16) -> Service {
-        svc(
+        Service::new(
             port,
             "tcp",
             "http",
@@ -492,7 +476,7 @@ mod tests {
     }
 
     fn https_service(port: u16, legacy: Vec<&'static str>) -> Service {
-        svc(
+        Service::new(
             port,
             "tcp",
             "https",
@@ -548,7 +532,7 @@ mod tests {
     }
 
     fn snmp_service(state: State, accepted: &[&str]) -> Service {
-        svc(
+        Service::new(
             161,
             "udp",
             "snmp",
@@ -586,7 +570,7 @@ mod tests {
     }
 
     fn tftp_service(state: State, readable: &[&str]) -> Service {
-        svc(
+        Service::new(
             69,
             "udp",
             "tftp",
@@ -613,7 +597,7 @@ mod tests {
 
     #[test]
     fn sip_clear_tls_only_and_none() {
-        let clear = svc(
+        let clear = Service::new(
             5060,
             "udp",
             "sip",
@@ -623,7 +607,7 @@ mod tests {
                 reply: SipReply::default(),
             },
         );
-        let tls = svc(
+        let tls = Service::new(
             5061,
             "tcp",
             "sips",
@@ -644,7 +628,7 @@ mod tests {
 
     #[test]
     fn remote_access_counts_management_services_only() {
-        let sip_only = svc(5060, "udp", "sip", State::Open, Evidence::Empty {});
+        let sip_only = Service::new(5060, "udp", "sip", State::Open, Evidence::Empty {});
         assert_eq!(judged(remote_access(&[sip_only])), [("HS-SW-01", Pass)]);
         let v = remote_access(&[closed(23, "tcp", "telnet"), tftp_service(State::Open, &[])]);
         assert_eq!(judged(v.clone()), [("HS-SW-01", Fail)]);

@@ -39,6 +39,24 @@ pub struct Service {
     pub detail: Evidence,
 }
 
+impl Service {
+    pub fn new(
+        port: u16,
+        proto: &'static str,
+        service: &'static str,
+        state: State,
+        detail: Evidence,
+    ) -> Service {
+        Service {
+            port,
+            proto,
+            service,
+            state,
+            detail,
+        }
+    }
+}
+
 /// What one probe recorded. Written as the variant's fields alone (untagged): the
 /// service's name is beside it, in `Service::service`.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -109,26 +109,10 @@ async fn read_some<S: AsyncReadExt + Unpin>(
     buf
 }
 
-fn svc(
-    port: u16,
-    proto: &'static str,
-    service: &'static str,
-    state: State,
-    detail: Evidence,
-) -> Service {
-    Service {
-        port,
-        proto,
-        service,
-        state,
-        detail,
-    }
-}
-
 pub async fn telnet(l: &Limits, ip: IpAddr, port: u16) -> Service {
     let (state, stream) = connect(l, SocketAddr::new(ip, port)).await;
     let Some(mut s) = stream else {
-        return svc(port, "tcp", "telnet", state, Evidence::Empty {});
+        return Service::new(port, "tcp", "telnet", state, Evidence::Empty {});
     };
     // Refuse each round of option requests until the server shows its banner (a few rounds at most).
     let mut all_options = Vec::new();
@@ -171,7 +155,7 @@ pub async fn telnet(l: &Limits, ip: IpAddr, port: u16) -> Service {
             )
         })
         .collect();
-    svc(
+    Service::new(
         port,
         "tcp",
         "telnet",
@@ -183,14 +167,14 @@ pub async fn telnet(l: &Limits, ip: IpAddr, port: u16) -> Service {
 pub async fn ssh(l: &Limits, ip: IpAddr, port: u16) -> Service {
     let (state, stream) = connect(l, SocketAddr::new(ip, port)).await;
     let Some(mut s) = stream else {
-        return svc(port, "tcp", "ssh", state, Evidence::Empty {});
+        return Service::new(port, "tcp", "ssh", state, Evidence::Empty {});
     };
     let first = read_some(&mut s, 4096, l.timeout, |b| {
         b.windows(2).any(|w| w == b"\r\n") || b.contains(&b'\n')
     })
     .await;
     let Some(id) = wire::parse_ssh_ident(&first) else {
-        return svc(
+        return Service::new(
             port,
             "tcp",
             "ssh",
@@ -222,7 +206,7 @@ pub async fn ssh(l: &Limits, ip: IpAddr, port: u16) -> Service {
         ssh1: id.offers_ssh1(),
         algorithms,
     };
-    svc(port, "tcp", "ssh", State::Open, Evidence::Ssh(detail))
+    Service::new(port, "tcp", "ssh", State::Open, Evidence::Ssh(detail))
 }
 
 fn http_request(ip: IpAddr) -> Vec<u8> {
@@ -235,14 +219,14 @@ fn http_request(ip: IpAddr) -> Vec<u8> {
 pub async fn http(l: &Limits, ip: IpAddr, port: u16) -> Service {
     let (state, stream) = connect(l, SocketAddr::new(ip, port)).await;
     let Some(mut s) = stream else {
-        return svc(port, "tcp", "http", state, Evidence::Empty {});
+        return Service::new(port, "tcp", "http", state, Evidence::Empty {});
     };
     let _ = s.write_all(&http_request(ip)).await;
     let reply = read_some(&mut s, 65536, l.timeout, |_| false).await;
     match wire::parse_http(&reply) {
-        Some(r) => svc(port, "tcp", "http", State::Open, Evidence::Http(r)),
+        Some(r) => Service::new(port, "tcp", "http", State::Open, Evidence::Http(r)),
         // Something else listens here (maybe TLS): report the port, not a web UI.
-        None => svc(
+        None => Service::new(
             port,
             "tcp",
             "unknown",
@@ -346,7 +330,7 @@ async fn accepts_legacy(l: &Limits, ip: IpAddr, port: u16, version: u16) -> bool
 pub async fn https(l: &Limits, ip: IpAddr, port: u16) -> Service {
     let (state, tls_stream) = tls(l, ip, port).await;
     if state != State::Open {
-        return svc(port, "tcp", "https", state, Evidence::Empty {});
+        return Service::new(port, "tcp", "https", state, Evidence::Empty {});
     }
     let mut legacy = Vec::new();
     for (v, name) in [(0x0301u16, "TLSv1.0"), (0x0302, "TLSv1.1")] {
@@ -360,7 +344,7 @@ pub async fn https(l: &Limits, ip: IpAddr, port: u16) -> Service {
         } else {
             "https"
         };
-        return svc(
+        return Service::new(
             port,
             "tcp",
             service,
@@ -375,7 +359,7 @@ pub async fn https(l: &Limits, ip: IpAddr, port: u16) -> Service {
     let _ = t.write_all(&http_request(ip)).await;
     let reply = read_some(&mut t, 65536, l.timeout, |_| false).await;
     let page = wire::parse_http(&reply).unwrap_or_default();
-    svc(
+    Service::new(
         port,
         "tcp",
         "https",
@@ -487,7 +471,7 @@ pub async fn snmp(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Service {
     } else {
         v3.err().unwrap_or(State::Timeout)
     };
-    svc(161, "udp", "snmp", state, Evidence::Snmp(detail))
+    Service::new(161, "udp", "snmp", state, Evidence::Snmp(detail))
 }
 
 pub async fn tftp(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Service {
@@ -497,7 +481,7 @@ pub async fn tftp(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Service {
     let mut state = State::Timeout;
     // A refused port (ICMP unreachable on a connected socket) needs no per-file attempts.
     if let Err(State::Closed) = udp_ask(l, 0, server, &wire::tftp_rrq("hookswitch-probe")).await {
-        return svc(
+        return Service::new(
             69,
             "udp",
             "tftp",
@@ -554,7 +538,7 @@ pub async fn tftp(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Service {
     }
     readable.sort();
     missing.sort();
-    svc(
+    Service::new(
         69,
         "udp",
         "tftp",
@@ -620,10 +604,10 @@ pub async fn sip(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Vec<Service> {
     out.push(
         match udp_ask(l, o.udp_retries, SocketAddr::new(ip, 5060), &msg).await {
             Ok(reply) => match wire::parse_sip(&reply) {
-                Some(r) => svc(5060, "udp", "sip", State::Open, sip_evidence(r)),
-                None => svc(5060, "udp", "unknown", State::Open, Evidence::Empty {}),
+                Some(r) => Service::new(5060, "udp", "sip", State::Open, sip_evidence(r)),
+                None => Service::new(5060, "udp", "unknown", State::Open, Evidence::Empty {}),
             },
-            Err(s) => svc(5060, "udp", "sip", s, Evidence::Empty {}),
+            Err(s) => Service::new(5060, "udp", "sip", s, Evidence::Empty {}),
         },
     );
     // TCP.
@@ -645,11 +629,11 @@ pub async fn sip(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Vec<Service> {
             })
             .await;
             match wire::parse_sip(&reply) {
-                Some(r) => svc(5060, "tcp", "sip", State::Open, sip_evidence(r)),
-                None => svc(5060, "tcp", "unknown", State::Open, Evidence::Empty {}),
+                Some(r) => Service::new(5060, "tcp", "sip", State::Open, sip_evidence(r)),
+                None => Service::new(5060, "tcp", "unknown", State::Open, Evidence::Empty {}),
             }
         }
-        None => svc(5060, "tcp", "sip", state, Evidence::Empty {}),
+        None => Service::new(5060, "tcp", "sip", state, Evidence::Empty {}),
     });
     // TLS.
     let (state, t) = tls(l, ip, 5061).await;
@@ -671,7 +655,7 @@ pub async fn sip(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Vec<Service> {
             .await;
             let r = wire::parse_sip(&reply);
             let open = if r.is_some() { "sips" } else { "unknown" };
-            svc(
+            Service::new(
                 5061,
                 "tcp",
                 open,
@@ -683,7 +667,7 @@ pub async fn sip(l: &Limits, ip: IpAddr, o: &ProbeOptions) -> Vec<Service> {
                 },
             )
         }
-        None => svc(5061, "tcp", "sips", state, Evidence::Empty {}),
+        None => Service::new(5061, "tcp", "sips", state, Evidence::Empty {}),
     });
     out
 }

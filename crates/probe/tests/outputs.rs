@@ -11,22 +11,6 @@ use serde_json::json;
 
 const AT: &str = "2026-11-28T12:00:00Z";
 
-fn svc(
-    port: u16,
-    proto: &'static str,
-    service: &'static str,
-    state: State,
-    detail: Evidence,
-) -> Service {
-    Service {
-        port,
-        proto,
-        service,
-        state,
-        detail,
-    }
-}
-
 fn host(address: &str, services: Vec<Service>, community_tried: bool) -> HostReport {
     let findings = assess(&services, community_tried, AT);
     HostReport {
@@ -76,7 +60,7 @@ fn hosts() -> Vec<HostReport> {
         host(
             "192.0.2.10",
             vec![
-                svc(
+                Service::new(
                     23,
                     "tcp",
                     "telnet",
@@ -86,7 +70,7 @@ fn hosts() -> Vec<HostReport> {
                         options: strings(&["DO 24", "WILL 1"]),
                     },
                 ),
-                svc(
+                Service::new(
                     22,
                     "tcp",
                     "ssh",
@@ -101,7 +85,7 @@ fn hosts() -> Vec<HostReport> {
                         }),
                     }),
                 ),
-                svc(
+                Service::new(
                     80,
                     "tcp",
                     "http",
@@ -112,8 +96,8 @@ fn hosts() -> Vec<HostReport> {
                         title: some("Phone Web UI"),
                     }),
                 ),
-                svc(8080, "tcp", "http", Closed, Empty {}),
-                svc(
+                Service::new(8080, "tcp", "http", Closed, Empty {}),
+                Service::new(
                     443,
                     "tcp",
                     "https",
@@ -124,8 +108,8 @@ fn hosts() -> Vec<HostReport> {
                         page: None,
                     }),
                 ),
-                svc(8443, "tcp", "https", Timeout, Empty {}),
-                svc(
+                Service::new(8443, "tcp", "https", Timeout, Empty {}),
+                Service::new(
                     161,
                     "udp",
                     "snmp",
@@ -140,7 +124,7 @@ fn hosts() -> Vec<HostReport> {
                         None,
                     ),
                 ),
-                svc(
+                Service::new(
                     69,
                     "udp",
                     "tftp",
@@ -150,7 +134,7 @@ fn hosts() -> Vec<HostReport> {
                         &["000000000000.cfg: File not found"],
                     ),
                 ),
-                svc(
+                Service::new(
                     5060,
                     "udp",
                     "sip",
@@ -164,16 +148,16 @@ fn hosts() -> Vec<HostReport> {
                         },
                     },
                 ),
-                svc(5060, "tcp", "unknown", Open, Empty {}),
-                svc(5061, "tcp", "sips", Closed, Empty {}),
+                Service::new(5060, "tcp", "unknown", Open, Empty {}),
+                Service::new(5061, "tcp", "sips", Closed, Empty {}),
             ],
             true,
         ),
         host(
             "192.0.2.13",
             vec![
-                svc(23, "tcp", "telnet", Closed, Empty {}),
-                svc(
+                Service::new(23, "tcp", "telnet", Closed, Empty {}),
+                Service::new(
                     22,
                     "tcp",
                     "ssh",
@@ -183,7 +167,7 @@ fn hosts() -> Vec<HostReport> {
                         no_ident: (),
                     }),
                 ),
-                svc(
+                Service::new(
                     80,
                     "tcp",
                     "unknown",
@@ -192,7 +176,7 @@ fn hosts() -> Vec<HostReport> {
                         banner: "binary junk <&>\"".into(),
                     },
                 ),
-                svc(
+                Service::new(
                     443,
                     "tcp",
                     "https",
@@ -207,23 +191,23 @@ fn hosts() -> Vec<HostReport> {
                         }),
                     }),
                 ),
-                svc(
+                Service::new(
                     161,
                     "udp",
                     "snmp",
                     Open,
                     snmp(false, true, &[], some("80001f8880")),
                 ),
-                svc(
+                Service::new(
                     69,
                     "udp",
                     "tftp",
                     Open,
                     tftp(&[], &["SEPDefault.cnf: File not found"]),
                 ),
-                svc(5060, "udp", "sip", Timeout, Empty {}),
-                svc(5060, "tcp", "sip", Filtered, Empty {}),
-                svc(
+                Service::new(5060, "udp", "sip", Timeout, Empty {}),
+                Service::new(5060, "tcp", "sip", Filtered, Empty {}),
+                Service::new(
                     5061,
                     "tcp",
                     "sips",
@@ -240,7 +224,7 @@ fn hosts() -> Vec<HostReport> {
         host(
             "192.0.2.14",
             vec![
-                svc(
+                Service::new(
                     22,
                     "tcp",
                     "ssh",
@@ -251,7 +235,7 @@ fn hosts() -> Vec<HostReport> {
                         algorithms: None,
                     }),
                 ),
-                svc(
+                Service::new(
                     8443,
                     "tcp",
                     "unknown",
@@ -262,8 +246,8 @@ fn hosts() -> Vec<HostReport> {
                         page: None,
                     }),
                 ),
-                svc(161, "udp", "snmp", Open, snmp(false, false, &[], None)),
-                svc(
+                Service::new(161, "udp", "snmp", Open, snmp(false, false, &[], None)),
+                Service::new(
                     5060,
                     "tcp",
                     "sip",
@@ -277,7 +261,7 @@ fn hosts() -> Vec<HostReport> {
                         },
                     },
                 ),
-                svc(
+                Service::new(
                     5061,
                     "tcp",
                     "unknown",
@@ -294,14 +278,14 @@ fn hosts() -> Vec<HostReport> {
         host(
             "2001:db8::1",
             vec![
-                svc(23, "tcp", "telnet", Closed, Empty {}),
-                svc(22, "tcp", "ssh", Closed, Empty {}),
-                svc(80, "tcp", "http", Closed, Empty {}),
-                svc(443, "tcp", "https", Closed, Empty {}),
-                svc(161, "udp", "snmp", Closed, snmp(false, false, &[], None)),
-                svc(69, "udp", "tftp", Closed, tftp(&[], &[])),
-                svc(5060, "udp", "sip", Closed, Empty {}),
-                svc(5061, "tcp", "sips", Closed, Empty {}),
+                Service::new(23, "tcp", "telnet", Closed, Empty {}),
+                Service::new(22, "tcp", "ssh", Closed, Empty {}),
+                Service::new(80, "tcp", "http", Closed, Empty {}),
+                Service::new(443, "tcp", "https", Closed, Empty {}),
+                Service::new(161, "udp", "snmp", Closed, snmp(false, false, &[], None)),
+                Service::new(69, "udp", "tftp", Closed, tftp(&[], &[])),
+                Service::new(5060, "udp", "sip", Closed, Empty {}),
+                Service::new(5061, "tcp", "sips", Closed, Empty {}),
             ],
             true,
         ),

@@ -766,8 +766,13 @@ impl Client {
 
     /// Make `role` (as delegated by `delegator`) trusted without a download if possible:
     /// already loaded (and signed for this delegator too), or a local copy that passes.
-    /// Otherwise the file to fetch.
-    fn prepare_targets(&mut self, role: &str, delegator: &str) -> Result<Option<Request>, Error> {
+    /// Otherwise the file to fetch (then `update_targets` with its bytes). Public so a
+    /// server can walk every delegated role, not only those on one target's path.
+    pub fn prepare_targets(
+        &mut self,
+        role: &str,
+        delegator: &str,
+    ) -> Result<Option<Request>, Error> {
         check_role_name(role)?;
         if let Some(t) = self.targets.get(role) {
             if t.delegators.contains(delegator) {

@@ -1,6 +1,6 @@
 //! Read normalized settings out of a parsed document through the vendor key tables.
 
-use crate::keys::{self, pattern_matches, KeyRule};
+use crate::keys::{self, instances, with_indices, KeyRule};
 use crate::{unsupported_reason, Document, Entry, Format};
 use hookswitch_controls::{Setting, Value};
 use serde::Serialize;
@@ -125,15 +125,14 @@ pub fn observe(doc: &Document, setting: Setting, family: Option<&str>) -> Vec<Ob
         let shown = keys.join(", ");
         if keys[0].contains('*') {
             let before = found.len();
-            for entry in doc
-                .entries
-                .iter()
-                .filter(|e| pattern_matches(&keys[0], &e.key))
-            {
-                if !doc.get(&entry.key).is_some_and(|e| std::ptr::eq(e, entry)) {
-                    continue; // shadowed by a later duplicate
-                }
-                found.push(decoded(setting, rule, &entry.key, &[Some(entry)]));
+            // One observation per instance (account), whichever of the rule's keys names it;
+            // `doc.get` gives the last of duplicated keys, as the phone reads them.
+            let patterns: Vec<&str> = keys.iter().map(|k| k.as_ref()).collect();
+            for index in instances(&patterns, doc.entries.iter().map(|e| e.key.as_str())) {
+                let concrete: Vec<String> =
+                    patterns.iter().map(|p| with_indices(p, &index)).collect();
+                let entries: Vec<Option<&Entry>> = concrete.iter().map(|k| doc.get(k)).collect();
+                found.push(decoded(setting, rule, &concrete.join(", "), &entries));
             }
             // No instance (no account sets it): still an observation, never silence.
             if found.len() == before && fallback.is_none() {

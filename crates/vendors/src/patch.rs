@@ -2,7 +2,7 @@
 //! the bytes of those values (and appending keys that are missing).
 
 use crate::document::Slot;
-use crate::keys::{self, pattern_matches};
+use crate::keys;
 use crate::observe::doc_key;
 use crate::{parse, Document, Format, ParseError};
 use hookswitch_controls::{config_controls, Profile, Setting};
@@ -273,6 +273,19 @@ pub fn secure_pairs(
                 "set {} to an https:// URL of your internal server; hookswitch does not choose the server",
                 shown(r)
             ),
+            // Several keys decide where the phone fetches from (Cisco MPP's profile rules,
+            // Snom's URL and plug-and-play).
+            Some(r)
+                if matches!(
+                    setting,
+                    Setting::ProvisioningTransport | Setting::FirmwareTransport
+                ) =>
+            {
+                format!(
+                    "set {} so that the phone fetches only over https:// from your internal server; hookswitch does not choose the server",
+                    shown(r)
+                )
+            }
             Some(r) => format!(
                 "{}: no documented value gives the secure state ({}); not guessed",
                 shown(r),
@@ -287,11 +300,19 @@ pub fn secure_pairs(
             let k = doc_key(doc.format, key)
                 .ok_or_else(|| format!("no documented {} alias for {key}", doc.format))?;
             if k.contains('*') {
-                // Indexed keys (accounts): the instances the file has.
+                // Indexed keys (accounts): the instances the file has, named by any of the
+                // rule's keys (so Snom `user_srtp[N]` is written where only `user_savp[N]` is).
+                let patterns: Vec<String> = rule
+                    .keys
+                    .iter()
+                    .chain(rule.harden.iter().map(|(k, _)| k))
+                    .filter_map(|k| doc_key(doc.format, k).map(Cow::into_owned))
+                    .collect();
+                let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
                 pairs.extend(
-                    doc.keys()
-                        .filter(|dk| pattern_matches(&k, dk))
-                        .map(|dk| (dk.to_string(), value.to_string())),
+                    keys::instances(&patterns, doc.keys())
+                        .iter()
+                        .map(|index| (keys::with_indices(&k, index), value.to_string())),
                 );
                 continue;
             }

@@ -248,7 +248,7 @@ fn grandstream_pvalues_are_keyed_by_family() {
 fn snom_indexed_settings() {
     let s = load("snom/snomD785-000413DDEEFF.htm");
     let obs = observe(&s, Setting::SrtpRequired, None);
-    assert_eq!(obs[0].key, "user_savp[1]");
+    assert_eq!(obs[0].key, "user_srtp[1], user_savp[1]");
     assert_eq!(
         value(&s, Setting::WebUi, None),
         ON,

@@ -124,9 +124,11 @@ pub fn agent_download(
         .unwrap()
 }
 
-/// Lay the testkit repository out as a static site: metadata/ and targets/.
+/// Lay the testkit repository out as a static site: metadata/ and targets/. As a publisher
+/// does, `timestamp.json` comes last and replaces the old one in one rename.
 pub fn write_repo(repo: &hookswitch_trust::testkit::Repo, dir: &Path) {
-    for (name, bytes) in &repo.files {
+    let timestamp = "timestamp.json";
+    for (name, bytes) in repo.files.iter().filter(|(n, _)| *n != timestamp) {
         let p = if name.ends_with(".json") && !name.contains('/') {
             dir.join("metadata").join(name)
         } else {
@@ -134,6 +136,13 @@ pub fn write_repo(repo: &hookswitch_trust::testkit::Repo, dir: &Path) {
         };
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, bytes).unwrap();
+    }
+    if let Some(bytes) = repo.files.get(timestamp) {
+        let meta = dir.join("metadata");
+        std::fs::create_dir_all(&meta).unwrap();
+        let temp = meta.join(".timestamp.json.tmp");
+        std::fs::write(&temp, bytes).unwrap();
+        std::fs::rename(temp, meta.join(timestamp)).unwrap();
     }
 }
 
@@ -144,15 +153,34 @@ pub fn ngclient_fetch<S: AsRef<std::ffi::OsStr>>(
     server: &Server,
     targets: &[S],
 ) -> std::process::Output {
+    ngclient_fetch_from(
+        root,
+        &server.url("metadata/"),
+        &server.url("targets/"),
+        None,
+        targets,
+    )
+}
+
+/// [`ngclient_fetch`] from any base URLs; https:// ones trusted through `ca_file`.
+pub fn ngclient_fetch_from<S: AsRef<std::ffi::OsStr>>(
+    root: &[u8],
+    metadata_url: &str,
+    targets_url: &str,
+    ca_file: Option<&Path>,
+    targets: &[S],
+) -> std::process::Output {
     let meta = tempfile::tempdir().unwrap();
     let dl = tempfile::tempdir().unwrap();
     std::fs::write(meta.path().join("root.json"), root).unwrap();
-    Command::new(python())
-        .arg(workspace().join("crates/agent/tests/interop/ngclient_fetch.py"))
-        .args([server.url("metadata/"), server.url("targets/")])
+    let mut cmd = Command::new(python());
+    cmd.arg(workspace().join("crates/agent/tests/interop/ngclient_fetch.py"))
+        .args([metadata_url, targets_url])
         .arg(meta.path())
         .arg(dl.path())
-        .args(targets)
-        .output()
-        .unwrap()
+        .args(targets);
+    if let Some(ca) = ca_file {
+        cmd.env("SSL_CERT_FILE", ca);
+    }
+    cmd.output().unwrap()
 }

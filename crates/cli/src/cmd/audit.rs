@@ -4,9 +4,26 @@ use crate::flags::{AuditArgs, AuditFormat};
 use crate::output::emit_with;
 use crate::scan::{audit_files, collect, Audit, Options};
 use hookswitch_controls::Profile;
+use hookswitch_inventory::Inventory;
 use hookswitch_report as report;
 use hookswitch_report::fails_at;
 use std::io::IsTerminal;
+use std::path::Path;
+
+/// An inventory CSV is a few MB even for 100,000 devices.
+const MAX_INVENTORY_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Read and parse `--inventory`; every bad row is named `file:line: column "…": why`.
+fn read_inventory(path: &Path) -> Result<Inventory, String> {
+    let shown = path.display();
+    let bytes = hookswitch_atomicfile::read_regular(path, MAX_INVENTORY_BYTES)
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| format!("{shown}: not UTF-8: {e}"))?;
+    Inventory::parse_csv(text).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("{shown}:{e}")).collect();
+        format!("bad inventory (nothing audited):\n{}", lines.join("\n"))
+    })
+}
 
 pub fn run(args: AuditArgs) -> Result<u8, String> {
     let AuditArgs {
@@ -16,13 +33,16 @@ pub fn run(args: AuditArgs) -> Result<u8, String> {
         profile,
         layered,
         model,
+        inventory,
         output,
     } = args;
     let profile: Profile = profile.into();
+    let inventory = inventory.as_deref().map(read_inventory).transpose()?;
     let files = collect(&paths)?;
     let opts = Options {
         profile,
         model,
+        inventory,
         layered,
         progress: std::io::stderr().is_terminal(),
     };

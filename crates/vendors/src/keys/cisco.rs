@@ -1,8 +1,26 @@
 //! Cisco: CUCM `SEP<MAC>.cnf.xml` (several flags inverted: 0 = enabled) and MPP/3PCC
 //! `<flat-profile>` (Yes/No). Sources: S4 (CUCM), S1 cisco/9861 and 8861, S5 (MPP).
 
-use super::{Decode, KeyRule, BOOL_01, INVERTED_01, OFF, ON, YES_NO};
-use hookswitch_controls::{Setting as S, SipTransport, TlsVersion, Value};
+use super::{url_scheme, Decode, KeyRule, BOOL_01, INVERTED_01, OFF, ON, YES_NO};
+use hookswitch_controls::{FetchScheme, Setting as S, SipTransport, TlsVersion, Value};
+
+/// Model families, where a key's source names only some models (S1 SPA5xx templates).
+pub fn family_of(model: &str) -> Option<&'static str> {
+    let m = model.trim().to_ascii_lowercase();
+    let m = m
+        .trim_start_matches("cisco")
+        .trim_start_matches(['-', ' ', '_']);
+    let m = m.strip_prefix("cp-").unwrap_or(m);
+    if m.starts_with("spa5") {
+        Some("spa5xx")
+    } else if m.starts_with("88") {
+        Some("mpp88xx")
+    } else if m.starts_with("78") {
+        Some("mpp78xx")
+    } else {
+        None
+    }
+}
 
 pub(super) static RULES: &[KeyRule] = CUCM;
 
@@ -160,6 +178,28 @@ const MPP_TLS_MIN: &[(&str, Value)] = &[
     ("tls 1.3", Value::Tls(TlsVersion::Tls13)),
 ];
 
+/// `Profile_Rule` and `Profile_Rule_B` … `_D`: the phone resyncs from every non-empty
+/// rule (S5), so the weakest scheme among them is the transport.
+fn mpp_profile_rules(raw: &[Option<&str>]) -> Result<Value, String> {
+    let mut unknown = None;
+    for rule in raw.iter().flatten().filter(|r| !r.trim().is_empty()) {
+        match url_scheme(rule) {
+            Ok(Value::Fetch(FetchScheme::Https)) => {}
+            Ok(weaker) => return Ok(weaker),
+            Err(why) => {
+                unknown.get_or_insert(why);
+            }
+        }
+    }
+    match unknown {
+        Some(why) => Err(why),
+        None if raw.iter().flatten().any(|r| !r.trim().is_empty()) => {
+            Ok(Value::Fetch(FetchScheme::Https))
+        }
+        None => Err("every profile rule is empty".into()),
+    }
+}
+
 fn mpp_remote_actions(raw: &[Option<&str>]) -> Result<Value, String> {
     let yes = |v: Option<&str>| v.map(|v| v.trim().eq_ignore_ascii_case("yes"));
     match (yes(raw[0]), yes(raw[1])) {
@@ -225,6 +265,15 @@ pub(super) static MPP: &[KeyRule] = &[
         source: "S1",
     },
     KeyRule {
+        setting: S::Speakerphone,
+        keys: &["Speakerphone_Enable"],
+        decode: Decode::Map(YES_NO),
+        harden: &[("Speakerphone_Enable", "No")],
+        families: &["spa5xx"],
+        default: None,
+        source: "reference/vendor-config-keys.md Cisco table (SPA5xx: Speakerphone_Enable; 88xx: not found)",
+    },
+    KeyRule {
         setting: S::RemoteActions,
         keys: &["CISCO_XML_EXE_Enable", "Enable_Direct_Action_Url"],
         decode: Decode::Composite(mpp_remote_actions),
@@ -238,12 +287,17 @@ pub(super) static MPP: &[KeyRule] = &[
     },
     KeyRule {
         setting: S::ProvisioningTransport,
-        keys: &["Profile_Rule"],
-        decode: Decode::Url,
+        keys: &[
+            "Profile_Rule",
+            "Profile_Rule_B",
+            "Profile_Rule_C",
+            "Profile_Rule_D",
+        ],
+        decode: Decode::Composite(mpp_profile_rules),
         harden: &[],
         families: &[],
         default: None,
-        source: "S5",
+        source: "S5 (Profile_Rule[_B.._D]), S1",
     },
     KeyRule {
         setting: S::ProvisioningCertCheck,

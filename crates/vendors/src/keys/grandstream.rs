@@ -1,6 +1,8 @@
-//! Grandstream P-values. A P-value's meaning changes with the model family, so every
-//! rule names the families it holds for. The alias form (XML v2) uses the same rules
-//! through [`ALIASES`].
+//! Grandstream P-values. Most P-values change meaning with the model family, so those rules
+//! name the families their source documents; a P-value whose sources give one meaning in
+//! every family (account 1 SIP transport and SRTP, the admin password) has none. The alias
+//! form (XML v2) uses the same rules through [`ALIASES`], and its words decode through the
+//! same tables.
 
 use super::{Decode, KeyRule, OFF, ON};
 use hookswitch_controls::{FetchScheme, Setting as S, SipTransport, SnmpSecurity, Value};
@@ -26,7 +28,8 @@ pub fn family_of(model: &str) -> Option<&'static str> {
     }
 }
 
-/// The XML v2 alias of a P-value, where S1 grp2612 documents it.
+/// The XML v2 alias of a P-value: S1 grp2612 (the first nine), and the GRP26xx
+/// `cfgmac.xml` alias template S10 (account 1 transport and SRTP, config protocol).
 pub(crate) const ALIASES: &[(&str, &str)] = &[
     ("P276", "security.ssh"),
     ("P1650", "security.webAccessMode"),
@@ -37,20 +40,69 @@ pub(crate) const ALIASES: &[(&str, &str)] = &[
     ("P7800", "network.wifi.enable"),
     ("P1348", "network.port.pc.mode"),
     ("P2", "users.admin.password"),
+    ("P130", "account.1.sip.transport"),
+    ("P183", "account.1.audio.srtpMode"),
+    ("P212", "provisioning.config.protocol"),
 ];
 
-/// `P276` "Disable SSH"/"Disable Telnet": 1 disables the server.
-const DISABLE_FLAG: &[(&str, Value)] = &[("0", ON), ("1", OFF)];
+// Each table holds the P-value numbers and, where S10 documents them, the alias (XML v2)
+// words real templates write for the same choices (matched case-insensitively).
+
+/// `P276` "Disable SSH" (`security.ssh`, Invert_Yes_No): 1 or Yes disables the server.
+const DISABLE_SSH: &[(&str, Value)] = &[("0", ON), ("1", OFF), ("no", ON), ("yes", OFF)];
+/// `P276` "Disable Telnet" / "Telnet Server 1-No, 0-Yes": numbers only (no alias source).
+const DISABLE_TELNET: &[(&str, Value)] = &[("0", ON), ("1", OFF)];
 /// GRP `P1650`: 0 HTTPS, 1 HTTP, 2 disabled, 3 both.
-const GRP_WEB_ON: &[(&str, Value)] = &[("0", ON), ("1", ON), ("2", OFF), ("3", ON)];
-const GRP_WEB_HTTP: &[(&str, Value)] = &[("0", OFF), ("1", ON), ("2", OFF), ("3", ON)];
+const GRP_WEB_ON: &[(&str, Value)] = &[
+    ("0", ON),
+    ("1", ON),
+    ("2", OFF),
+    ("3", ON),
+    ("https", ON),
+    ("http", ON),
+    ("disabled", OFF),
+    ("both", ON),
+];
+const GRP_WEB_HTTP: &[(&str, Value)] = &[
+    ("0", OFF),
+    ("1", ON),
+    ("2", OFF),
+    ("3", ON),
+    ("https", OFF),
+    ("http", ON),
+    ("disabled", OFF),
+    ("both", ON),
+];
 /// WP820 `P1650`: 0 HTTP, 1 HTTPS.
 const WP820_WEB_HTTP: &[(&str, Value)] = &[("0", ON), ("1", OFF)];
-/// `P2910` Bluetooth and `P7800` Wi-Fi: 0 off, 1 on, 2 off and hidden.
-const RADIO: &[(&str, Value)] = &[("0", OFF), ("1", ON), ("2", OFF)];
+/// `P2910` Bluetooth: 0 off, 1 on, 2 off and hidden.
+const BLUETOOTH: &[(&str, Value)] = &[
+    ("0", OFF),
+    ("1", ON),
+    ("2", OFF),
+    ("off", OFF),
+    ("on", ON),
+    ("offandhidemenufromlcd", OFF),
+];
+/// `P7800` Wi-Fi: 0 no, 1 yes, 2 off and hidden (no alias words in our sources).
+const WIFI: &[(&str, Value)] = &[("0", OFF), ("1", ON), ("2", OFF)];
 /// `P1348`: 0 enabled, 1 disabled, 2 mirrored.
-const PC_PORT: &[(&str, Value)] = &[("0", ON), ("1", OFF), ("2", ON)];
-const PC_MIRROR: &[(&str, Value)] = &[("0", OFF), ("1", OFF), ("2", ON)];
+const PC_PORT: &[(&str, Value)] = &[
+    ("0", ON),
+    ("1", OFF),
+    ("2", ON),
+    ("enabled", ON),
+    ("disabled", OFF),
+    ("mirrored", ON),
+];
+const PC_MIRROR: &[(&str, Value)] = &[
+    ("0", OFF),
+    ("1", OFF),
+    ("2", ON),
+    ("enabled", OFF),
+    ("disabled", OFF),
+    ("mirrored", ON),
+];
 const SNMP_ENABLE: &[(&str, Value)] = &[("0", OFF), ("1", ON)];
 /// GRP `P212` config via: 0 TFTP, 1 HTTP, 2 HTTPS, 3 FTP, 4 FTPS.
 const GRP_CONFIG_VIA: &[(&str, Value)] = &[
@@ -59,15 +111,35 @@ const GRP_CONFIG_VIA: &[(&str, Value)] = &[
     ("2", Value::Fetch(FetchScheme::Https)),
     ("3", Value::Fetch(FetchScheme::Ftp)),
     ("4", Value::Fetch(FetchScheme::Ftps)),
+    ("tftp", Value::Fetch(FetchScheme::Tftp)),
+    ("http", Value::Fetch(FetchScheme::Http)),
+    ("https", Value::Fetch(FetchScheme::Https)),
+    ("ftp", Value::Fetch(FetchScheme::Ftp)),
+    ("ftps", Value::Fetch(FetchScheme::Ftps)),
 ];
-/// `P130` SIP transport: 0 UDP, 1 TCP, 2 TLS.
+/// `P130` SIP transport: 0 UDP, 1 TCP, 2 TLS ("TLS/TCP", alias "Tls Or Tcp").
 const SIP_TRANSPORT: &[(&str, Value)] = &[
     ("0", Value::Sip(SipTransport::Udp)),
     ("1", Value::Sip(SipTransport::Tcp)),
     ("2", Value::Sip(SipTransport::Tls)),
+    ("udp", Value::Sip(SipTransport::Udp)),
+    ("tcp", Value::Sip(SipTransport::Tcp)),
+    ("tls", Value::Sip(SipTransport::Tls)),
+    ("tls or tcp", Value::Sip(SipTransport::Tls)),
+    ("tlsortcp", Value::Sip(SipTransport::Tls)),
 ];
-/// `P183` SRTP: 0 off, 1 optional, 2 forced.
-const SRTP: &[(&str, Value)] = &[("0", OFF), ("1", OFF), ("2", ON)];
+/// `P183` SRTP mode: 0 disabled, 1 enabled but not forced, 2 enabled and forced,
+/// 3 optional. (4 "follow SIP transport" on some models stays not assessable.)
+const SRTP: &[(&str, Value)] = &[
+    ("0", OFF),
+    ("1", OFF),
+    ("2", ON),
+    ("3", OFF),
+    ("disabled", OFF),
+    ("enabledbutnotforced", OFF),
+    ("enabledandforced", ON),
+    ("optional", OFF),
+];
 
 /// `P21904` version (1, 2c, 3) and `P21910` v3 security level (2 = authPriv).
 fn snmp_security(raw: &[Option<&str>]) -> Result<Value, String> {
@@ -93,16 +165,16 @@ pub(super) static RULES: &[KeyRule] = &[
     KeyRule {
         setting: S::SshServer,
         keys: &["P276"],
-        decode: Decode::Map(DISABLE_FLAG),
+        decode: Decode::Map(DISABLE_SSH),
         harden: &[("P276", "1")],
         families: GRP_GXP21,
         default: None,
-        source: "S1 grp26xx, gxp21xx (\"Disable SSH\")",
+        source: "S1 grp26xx, gxp21xx (\"Disable SSH\"); S10 words (Invert_Yes_No)",
     },
     KeyRule {
         setting: S::TelnetServer,
         keys: &["P276"],
-        decode: Decode::Map(DISABLE_FLAG),
+        decode: Decode::Map(DISABLE_TELNET),
         harden: &[("P276", "1")],
         families: &["gxp2124", "dp715"],
         default: None,
@@ -156,7 +228,7 @@ pub(super) static RULES: &[KeyRule] = &[
     KeyRule {
         setting: S::Bluetooth,
         keys: &["P2910"],
-        decode: Decode::Map(RADIO),
+        decode: Decode::Map(BLUETOOTH),
         harden: &[("P2910", "2")],
         families: GRP,
         default: None,
@@ -165,7 +237,7 @@ pub(super) static RULES: &[KeyRule] = &[
     KeyRule {
         setting: S::Wifi,
         keys: &["P7800"],
-        decode: Decode::Map(RADIO),
+        decode: Decode::Map(WIFI),
         harden: &[("P7800", "2")],
         families: GRP,
         default: None,
@@ -203,18 +275,18 @@ pub(super) static RULES: &[KeyRule] = &[
         keys: &["P130"],
         decode: Decode::Map(SIP_TRANSPORT),
         harden: &[("P130", "2")],
-        families: GRP_GXP21,
+        families: &[],
         default: None,
-        source: "S1 (account 1)",
+        source: "S1 grp26xx, gxp2170 (\"SIP Transport. 0 - UDP, 1 - TCP, 2 - TLS/TCP\"), same in every family the reference lists; S10 words (account 1)",
     },
     KeyRule {
         setting: S::SrtpRequired,
         keys: &["P183"],
         decode: Decode::Map(SRTP),
         harden: &[("P183", "2")],
-        families: GRP_GXP21,
+        families: &[],
         default: None,
-        source: "S1 (account 1)",
+        source: "S1 (\"SRTP Mode. 0 - Disabled, 1 - Enabled but not forced, 2 - Enabled and forced, 3 - Optional\"), same in every family the reference lists; S10 words (account 1)",
     },
     KeyRule {
         setting: S::AdminPassword,

@@ -83,7 +83,91 @@ pub fn rules_for(format: Format) -> &'static [KeyRule] {
 pub fn family_of(vendor: Vendor, model: &str) -> Option<&'static str> {
     match vendor {
         Vendor::Grandstream => grandstream::family_of(model),
+        Vendor::Cisco => cisco::family_of(model),
         _ => None,
+    }
+}
+
+/// How far a vendor's tables can assess a setting: what the control × vendor matrix shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// A verified key in every format of the vendor, for every model.
+    Every,
+    /// Verified keys only in these formats, each for every model (empty families) or only
+    /// for the model families listed (the model must be known). `every_format`: every
+    /// format of the vendor is listed.
+    Partial {
+        formats: Vec<(Format, Vec<&'static str>)>,
+        every_format: bool,
+    },
+    /// No verified key: always `not_assessable`.
+    None,
+}
+
+impl std::fmt::Display for Coverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Coverage::Every => f.write_str("yes"),
+            Coverage::None => f.write_str("-"),
+            Coverage::Partial {
+                formats,
+                every_format,
+            } => {
+                let same_families = formats.windows(2).all(|w| w[0].1 == w[1].1);
+                if *every_format && same_families {
+                    return write!(f, "only {}", formats[0].1.join(", "));
+                }
+                let shown: Vec<String> = formats
+                    .iter()
+                    .map(|(format, families)| match families.as_slice() {
+                        [] => format.as_str().to_string(),
+                        some => format!("{format} ({})", some.join(", ")),
+                    })
+                    .collect();
+                write!(f, "only {}", shown.join(", "))
+            }
+        }
+    }
+}
+
+/// What the vendor's key tables can tell about `setting`.
+pub fn coverage(vendor: Vendor, setting: Setting) -> Coverage {
+    // Formats that carry settings (an encrypted Yealink file carries none we can read).
+    let formats: Vec<Format> = Format::ALL
+        .into_iter()
+        .filter(|f| f.vendor() == vendor && f.writable())
+        .collect();
+    let mut covered: Vec<(Format, Vec<&'static str>)> = Vec::new();
+    for &format in &formats {
+        let rules: Vec<&KeyRule> = rules_for(format)
+            .iter()
+            .filter(|r| r.setting == setting)
+            .collect();
+        if rules.is_empty() {
+            continue;
+        }
+        // A rule without families holds for every model.
+        let mut families: Vec<&'static str> = if rules.iter().any(|r| r.families.is_empty()) {
+            Vec::new()
+        } else {
+            rules
+                .iter()
+                .flat_map(|r| r.families.iter().copied())
+                .collect()
+        };
+        families.sort_unstable();
+        families.dedup();
+        covered.push((format, families));
+    }
+    if covered.is_empty() {
+        Coverage::None
+    } else if covered.len() == formats.len() && covered.iter().all(|(_, f)| f.is_empty()) {
+        Coverage::Every
+    } else {
+        Coverage::Partial {
+            every_format: covered.len() == formats.len(),
+            formats: covered,
+        }
     }
 }
 
@@ -151,26 +235,61 @@ pub(crate) fn url_scheme(url: &str) -> Result<Value, String> {
     Ok(Value::Fetch(scheme))
 }
 
-/// Does a table key pattern (`*` = index) match a document key?
-pub(crate) fn pattern_matches(pattern: &str, key: &str) -> bool {
+/// The indices a document key gives a pattern's `*`s (one or more digits each), if it matches.
+pub(crate) fn indices<'k>(pattern: &str, key: &'k str) -> Option<Vec<&'k str>> {
     let mut p = pattern.as_bytes();
-    let mut k = key.as_bytes();
-    while let Some((&c, rest)) = p.split_first() {
+    let mut rest = key;
+    let mut found = Vec::new();
+    while let Some((&c, p_rest)) = p.split_first() {
         if c == b'*' {
-            let digits = k.iter().take_while(|b| b.is_ascii_digit()).count();
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
             if digits == 0 {
-                return false;
+                return None;
             }
-            k = &k[digits..];
+            found.push(&rest[..digits]);
+            rest = &rest[digits..];
         } else {
-            match k.split_first() {
-                Some((&kc, krest)) if kc == c => k = krest,
-                _ => return false,
+            rest = rest.strip_prefix(c as char)?;
+        }
+        p = p_rest;
+    }
+    rest.is_empty().then_some(found)
+}
+
+/// A pattern with its `*`s replaced by `indices`, in order.
+pub(crate) fn with_indices(pattern: &str, indices: &[&str]) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut next = indices.iter();
+    for c in pattern.chars() {
+        match (c, next.clone().next()) {
+            ('*', Some(i)) => {
+                out.push_str(i);
+                next.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The instances (index tuples, in document order) of any of `patterns` among `keys`:
+/// a per-account rule of several keys (Snom `user_srtp[N]` with `user_savp[N]`) sees
+/// account N when either key is written.
+pub(crate) fn instances<'k>(
+    patterns: &[&str],
+    keys: impl Iterator<Item = &'k str>,
+) -> Vec<Vec<&'k str>> {
+    let mut out: Vec<Vec<&str>> = Vec::new();
+    for key in keys {
+        for p in patterns {
+            if let Some(found) = indices(p, key) {
+                if !out.contains(&found) {
+                    out.push(found);
+                }
             }
         }
-        p = rest;
     }
-    k.is_empty()
+    out
 }
 
 /// The Grandstream XML v2 alias of a P-value key.
@@ -184,6 +303,10 @@ pub fn grandstream_alias(pkey: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pattern_matches(pattern: &str, key: &str) -> bool {
+        indices(pattern, key).is_some()
+    }
 
     #[test]
     fn patterns_match_indices_only() {
@@ -205,6 +328,23 @@ mod tests {
     }
 
     #[test]
+    fn instances_of_several_keys_share_their_indices() {
+        let keys = [
+            "user_savp[2]",
+            "user_srtp[1]",
+            "user_srtp[2]",
+            "user_host[3]",
+        ];
+        let found = instances(&["user_srtp[*]", "user_savp[*]"], keys.into_iter());
+        assert_eq!(found, vec![vec!["2"], vec!["1"]]);
+        assert_eq!(with_indices("user_srtp[*]", &found[0]), "user_srtp[2]");
+        assert_eq!(
+            with_indices("reg.*.server.*.transport", &["1", "12"]),
+            "reg.1.server.12.transport"
+        );
+    }
+
+    #[test]
     fn url_schemes() {
         assert_eq!(
             url_scheme("https://p.example/cfg"),
@@ -219,14 +359,35 @@ mod tests {
     }
 
     #[test]
+    fn coverage_names_the_formats_and_families_a_key_holds_for() {
+        assert_eq!(
+            coverage(Vendor::Poly, Setting::SipTransport),
+            Coverage::Every
+        );
+        assert_eq!(coverage(Vendor::Snom, Setting::TlsMinimum), Coverage::None);
+        let shown = |v, s| coverage(v, s).to_string();
+        assert_eq!(shown(Vendor::Grandstream, Setting::Bluetooth), "only grp");
+        assert_eq!(
+            shown(Vendor::Cisco, Setting::ConfigSigning),
+            "only cisco-cucm"
+        );
+        assert_eq!(
+            shown(Vendor::Cisco, Setting::Speakerphone),
+            "only cisco-cucm, cisco-mpp (spa5xx)"
+        );
+        assert_eq!(shown(Vendor::Yealink, Setting::Wifi), "yes");
+    }
+
+    #[test]
     fn every_rule_is_well_formed() {
         for format in Format::ALL {
             for r in rules_for(format) {
                 assert!(!r.keys.is_empty(), "{format}: {:?} has no keys", r.setting);
                 let patterned = r.keys.iter().any(|k| k.contains('*'));
+                let stars = |k: &str| k.matches('*').count();
                 assert!(
-                    !patterned || r.keys.len() == 1,
-                    "{format}: composite rules cannot use patterns"
+                    !patterned || r.keys.iter().all(|k| stars(k) == stars(r.keys[0])),
+                    "{format}: every key of a per-instance rule has the same indices"
                 );
                 if !matches!(r.decode, Decode::Composite(_)) {
                     assert_eq!(r.keys.len(), 1, "{format}: {:?}", r.setting);

@@ -18,6 +18,18 @@ fn bluetooth(raw: &[Option<&str>]) -> Result<Value, String> {
     }
 }
 
+/// SRTP is required only when it is enabled and required (S3: `sec.srtp.enable`,
+/// `sec.srtp.require`, each 0/1).
+fn srtp_required(raw: &[Option<&str>]) -> Result<Value, String> {
+    match (raw[0].map(str::trim), raw[1].map(str::trim)) {
+        (Some("0"), _) | (_, Some("0")) => Ok(OFF),
+        (Some("1"), Some("1")) => Ok(ON),
+        (None, Some("1")) => Err("sec.srtp.require=\"1\" but sec.srtp.enable is not set; its firmware default is not documented".into()),
+        (_, None) => Err("sec.srtp.require not set".into()),
+        _ => Err("value has no documented meaning".into()),
+    }
+}
+
 const SERVER_TYPE: &[(&str, Value)] = &[
     ("0", Value::Fetch(FetchScheme::Ftp)),
     ("1", Value::Fetch(FetchScheme::Tftp)),
@@ -131,9 +143,18 @@ pub(super) static RULES: &[KeyRule] = &[
         source: "S1 polycom",
     },
     KeyRule {
+        setting: S::SipTransport,
+        keys: &["reg.*.outboundProxy.transport"],
+        decode: Decode::Map(SIP_TRANSPORT),
+        harden: &[("reg.*.outboundProxy.transport", "TLS")],
+        families: &[],
+        default: None,
+        source: "S1 polycom",
+    },
+    KeyRule {
         setting: S::SrtpRequired,
-        keys: &["sec.srtp.require"],
-        decode: Decode::Map(BOOL_01),
+        keys: &["sec.srtp.enable", "sec.srtp.require"],
+        decode: Decode::Composite(srtp_required),
         harden: &[
             ("sec.srtp.enable", "1"),
             ("sec.srtp.offer", "1"),
