@@ -5,6 +5,7 @@ use hookswitch_atomicfile::ReadError;
 use hookswitch_audit::{evaluate, FileIdentity, FileReport};
 use hookswitch_controls::Profile;
 use hookswitch_inventory::{Inventory, Mac};
+use hookswitch_report::Warning;
 use hookswitch_vendors::layered::{self, Effective};
 use hookswitch_vendors::{keys, Format, Loaded, MAX_FILE_BYTES};
 use rayon::prelude::*;
@@ -160,6 +161,18 @@ impl Input {
         }
     }
 
+    /// The defective lines or attributes its parser skipped.
+    fn skipped_defects(&self) -> Vec<Warning> {
+        let Ok(Loaded::Config { doc, .. }) = &self.state else {
+            return Vec::new();
+        };
+        let path = self.path.display().to_string();
+        doc.warnings
+            .iter()
+            .map(|w| Warning::at(&path, w.line, w.col, &w.reason))
+            .collect()
+    }
+
     fn layer_view(&self) -> layered::Input<'_> {
         layered::Input {
             path: &self.path,
@@ -184,10 +197,10 @@ fn family_for(report: &mut FileReport, path: &Path, opts: &Options) -> Option<&'
         report.identity.model = match listed {
             Some(d) if d.vendor == vendor => Some(d.model.clone()),
             Some(d) => {
-                report.warnings.push(format!(
+                report.warnings.push(Warning::new(format!(
                     "the inventory lists {} (line {}) as {} {}, but this is a {vendor} file: its model is not used",
                     d.mac, d.line, d.vendor, d.model
-                ));
+                )));
                 None
             }
             None => None,
@@ -229,10 +242,11 @@ fn file_report(input: &Input, opts: &Options) -> FileReport {
         return report;
     }
     if doc.format == Format::YealinkEncrypted {
-        report.warnings.push(
-            "weakly protected: Yealink AES-ECB encryption whose key wrapping uses a published RSA key; treat as cleartext and require HTTPS with trusted certificates".into(),
-        );
+        report.warnings.push(Warning::new(
+            "weakly protected: Yealink AES-ECB encryption whose key wrapping uses a published RSA key; treat as cleartext and require HTTPS with trusted certificates",
+        ));
     }
+    report.warnings.extend(input.skipped_defects());
     let family = family_for(&mut report, &input.path, opts);
     report.findings = evaluate(doc, family, opts.profile);
     report
@@ -316,6 +330,9 @@ fn device_report(
 ) -> FileReport {
     let mut report = FileReport::new(device.path.display().to_string());
     report.layers = device.layer_names.clone();
+    for &i in device.used_layers(&effective) {
+        report.warnings.extend(inputs[i].skipped_defects());
+    }
     match effective {
         Effective::Failed { at } => report.error = inputs[device.layers[at]].error(),
         Effective::NothingRead => report.skipped = Some("no layer could be read".into()),

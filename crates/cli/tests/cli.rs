@@ -198,11 +198,21 @@ fn bad_files_are_reported_and_the_audit_goes_on() {
             .unwrap()
             .clone()
     };
+    // A bad line is a warning at path:line:col, and the rest of the file is audited.
     let yl = by("y000000000044.cfg");
-    let err = yl["error"].as_str().unwrap();
+    assert!(yl["error"].is_null(), "{yl}");
+    let warning = yl["warnings"][0].as_str().unwrap();
     assert!(
-        err.ends_with("y000000000044.cfg:3:1: expected `key = value`"),
-        "{err}"
+        warning.ends_with("y000000000044.cfg:3:1: skipped: expected `key = value`"),
+        "{warning}"
+    );
+    assert!(
+        yl["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["control"] == "HS-WLAN-01" && f["status"] == "fail"),
+        "{yl}"
     );
     let cisco = by("SEP001122334455.cnf.xml")["error"]
         .as_str()
@@ -218,15 +228,39 @@ fn bad_files_are_reported_and_the_audit_goes_on() {
         .as_array()
         .unwrap()
         .is_empty());
-    assert_eq!(v["summary"]["errors"], 2);
+    assert_eq!(v["summary"]["errors"], 1);
     assert_eq!(v["summary"]["skipped"], 2);
-    // The human report lists the unparsable files too.
+    // The human report lists the unparsable files and the warnings too.
     let human = run(&["audit", dir.path().to_str().unwrap()]);
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(
-        text.contains("ERROR") && text.contains("y000000000044.cfg:3:1"),
+        text.contains("ERROR") && text.contains("SEP001122334455.cnf.xml:3:"),
         "{text}"
     );
+    assert!(
+        text.contains("WARNING") && text.contains("y000000000044.cfg:3:1: skipped"),
+        "{text}"
+    );
+    // SARIF: a result at level warning, at the line and column.
+    let sarif = json(&run(&[
+        "audit",
+        "--format",
+        "sarif",
+        dir.path().to_str().unwrap(),
+    ]));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let w = results
+        .iter()
+        .find(|r| r["ruleId"] == "hookswitch/input-warning")
+        .unwrap();
+    assert_eq!(w["level"], "warning");
+    let loc = &w["locations"][0]["physicalLocation"];
+    assert!(loc["artifactLocation"]["uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("y000000000044.cfg"));
+    assert_eq!(loc["region"]["startLine"], 3);
+    assert_eq!(loc["region"]["startColumn"], 1);
 }
 
 #[test]
@@ -311,6 +345,47 @@ fn sensitive_profile_adds_microphone_controls() {
     ]));
     assert_eq!(
         status_of(findings(&sens, "y000000000096.cfg"), "HS-MIC-01"),
+        vec!["fail"]
+    );
+}
+
+#[test]
+fn layered_devices_carry_the_warnings_of_their_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["805ec0aabbcc.cfg", "y000000000096.cfg"] {
+        std::fs::copy(examples().join("yealink").join(name), dir.path().join(name)).unwrap();
+    }
+    // A template leftover at the end of the common file.
+    let common = dir.path().join("y000000000096.cfg");
+    let mut text = std::fs::read_to_string(&common).unwrap();
+    text.push_str("{\"\"}\n");
+    let leftover_line = text.lines().count();
+    std::fs::write(&common, text).unwrap();
+    let v = json(&run(&[
+        "audit",
+        "--format",
+        "json",
+        "--layered",
+        dir.path().to_str().unwrap(),
+    ]));
+    let dev = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("805ec0aabbcc.cfg"))
+        .unwrap();
+    assert!(dev["error"].is_null(), "{dev}");
+    let want = format!("y000000000096.cfg:{leftover_line}:1: skipped");
+    assert!(
+        dev["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains(&want)),
+        "{want}: {dev}"
+    );
+    assert_eq!(
+        status_of(dev["findings"].as_array().unwrap(), "HS-SNMP-01"),
         vec!["fail"]
     );
 }

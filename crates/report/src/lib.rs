@@ -10,7 +10,7 @@ mod sarif;
 pub use cklb::cklb;
 pub use human::human;
 pub use json::json;
-pub use sarif::sarif;
+pub use sarif::{sarif, WARNING_RULE};
 
 use hookswitch_controls::Severity;
 use serde::Serialize;
@@ -82,13 +82,55 @@ pub struct Subject<I = ()> {
     /// Why the subject was not audited (too large, binary, not a vendor file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
-    /// Things an auditor should know that are not control findings.
+    /// Things an auditor should know that are not control findings (a defective line that
+    /// was skipped, a weakly protected file). In JSON, each is its text.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// For layered evaluation: the files that make up the device, highest priority first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<String>,
     pub findings: Vec<Finding>,
+}
+
+/// A warning about a subject, with the place it concerns when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// `path:line:col: reason`, or `reason` for the subject as a whole.
+    pub text: String,
+    pub line: Option<u32>,
+    pub col: Option<u32>,
+}
+
+impl Warning {
+    /// A warning about the subject as a whole.
+    pub fn new(text: impl Into<String>) -> Self {
+        Warning {
+            text: text.into(),
+            line: None,
+            col: None,
+        }
+    }
+
+    /// A warning about one place of the file `path`.
+    pub fn at(path: &str, line: u32, col: u32, reason: &str) -> Self {
+        Warning {
+            text: format!("{path}:{line}:{col}: {reason}"),
+            line: Some(line),
+            col: Some(col),
+        }
+    }
+}
+
+impl Serialize for Warning {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 impl<I: Default> Subject<I> {
@@ -211,6 +253,48 @@ mod tests {
             !fails_at(&all, Severity::High),
             "a high pass or n/a is not a failure"
         );
+    }
+
+    #[test]
+    fn warnings_are_strings_in_json_and_located_warning_results_in_sarif() {
+        use hookswitch_controls::Profile;
+        let mut file: Subject = Subject::new("d/y.cfg");
+        file.warnings = vec![
+            Warning::at("d/y.cfg", 3, 1, "skipped: expected `key = value`"),
+            Warning::new("weakly protected"),
+        ];
+        file.findings = vec![finding("HS-TEL-01", Status::Pass, Severity::Medium)];
+        let mut out = Vec::new();
+        json(std::slice::from_ref(&file), Profile::Standard, &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v["files"][0]["warnings"],
+            serde_json::json!([
+                "d/y.cfg:3:1: skipped: expected `key = value`",
+                "weakly protected"
+            ])
+        );
+        let mut out = Vec::new();
+        sarif(&[file], Profile::Standard, &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let run = &v["runs"][0];
+        let results = run["results"].as_array().unwrap();
+        let warned: Vec<_> = results
+            .iter()
+            .filter(|r| r["ruleId"] == WARNING_RULE)
+            .collect();
+        assert_eq!(warned.len(), 2, "{results:?}");
+        assert_eq!(warned[0]["level"], "warning");
+        assert_eq!(warned[0]["kind"], "fail");
+        let region = &warned[0]["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(
+            (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+            (Some(3), Some(1))
+        );
+        assert!(warned[1]["locations"][0]["physicalLocation"]["region"].is_null());
+        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+        let idx = warned[0]["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], WARNING_RULE);
     }
 
     #[test]

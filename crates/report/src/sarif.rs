@@ -1,4 +1,4 @@
-use crate::{Finding, Status, Subject};
+use crate::{Finding, Status, Subject, Warning};
 use hookswitch_controls::{Profile, Severity, CATALOGUE};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
@@ -17,17 +17,69 @@ fn level(sev: Severity) -> &'static str {
 }
 
 fn location(path: &str, line: Option<u32>) -> Location {
+    located(path, line, None)
+}
+
+fn located(path: &str, line: Option<u32>, col: Option<u32>) -> Location {
     let artifact = ArtifactLocation::builder().uri(path.to_string()).build();
-    let physical = match line {
-        Some(l) => PhysicalLocation::builder()
+    let physical = match (line, col) {
+        (Some(l), Some(c)) => PhysicalLocation::builder()
+            .artifact_location(artifact)
+            .region(
+                Region::builder()
+                    .start_line(l as i64)
+                    .start_column(c as i64)
+                    .build(),
+            )
+            .build(),
+        (Some(l), None) => PhysicalLocation::builder()
             .artifact_location(artifact)
             .region(Region::builder().start_line(l as i64).build())
             .build(),
-        None => PhysicalLocation::builder()
+        (None, _) => PhysicalLocation::builder()
             .artifact_location(artifact)
             .build(),
     };
     Location::builder().physical_location(physical).build()
+}
+
+/// The rule of a subject's warnings (a skipped defective line, a weakly protected file).
+/// They are results at level `warning`, not tool notifications: viewers (GitHub code
+/// scanning, the VS Code SARIF viewer) show results at their line, and hide notifications.
+pub const WARNING_RULE: &str = "hookswitch/input-warning";
+
+fn warning_rule() -> ReportingDescriptor {
+    let text = |t: &str| {
+        MultiformatMessageString::builder()
+            .text(t.to_string())
+            .build()
+    };
+    ReportingDescriptor::builder()
+        .id(WARNING_RULE.to_string())
+        .name("Input warning".to_string())
+        .short_description(text("A part of the input was skipped or is weakly protected"))
+        .full_description(text(
+            "A defective line or attribute (a template leftover, a line without `=`, a duplicated attribute) was skipped, and the controls were judged on the rest of the file; or the file is protected only weakly.",
+        ))
+        .help(text("Correct the line in the template that renders this file."))
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(serde_json::json!("warning"))
+                .build(),
+        )
+        .build()
+}
+
+fn warning_result(path: &str, w: &Warning, rule_index: usize) -> SarifResult {
+    let mut result = SarifResult::builder()
+        .rule_id(WARNING_RULE.to_string())
+        .kind(ResultKind::Fail)
+        .level(ResultLevel::Warning)
+        .message(Message::builder().text(w.text.clone()).build())
+        .locations(vec![located(path, w.line, w.col)])
+        .build();
+    result.rule_index = Some(rule_index as i64);
+    result
 }
 
 /// SARIF 2.1.0, with the controls as rules. The log is streamed: the run's header is
@@ -68,6 +120,7 @@ pub fn sarif<I>(files: &[Subject<I>], profile: Profile, out: &mut dyn Write) -> 
                 .properties(PropertyBag::builder().additional_properties(props).build())
                 .build()
         })
+        .chain(std::iter::once(warning_rule()))
         .collect();
     let notifications: Vec<Notification> = files
         .iter()
@@ -110,6 +163,14 @@ pub fn sarif<I>(files: &[Subject<I>], profile: Profile, out: &mut dyn Write) -> 
             first = false;
             out.write_all(b"\n")?;
             serde_json::to_writer(&mut *out, &result(f, x, &controls))?;
+        }
+        for w in &f.warnings {
+            if !first {
+                out.write_all(b",")?;
+            }
+            first = false;
+            out.write_all(b"\n")?;
+            serde_json::to_writer(&mut *out, &warning_result(&f.path, w, controls.len()))?;
         }
     }
     out.write_all(b"\n]}]}\n")

@@ -135,14 +135,26 @@ fn detect_kv(body: &str, file_name: &str) -> Result<Format, Unrecognised> {
     let mut dotted = 0usize;
     let mut static_prefixed = false;
     let mut v7_keys = false;
+    // The whole file is weighed: a Cisco SIP (79xx) `key : value` file with one line that
+    // looks like Yealink is still not a Yealink file.
+    let mut kv_lines = 0usize;
+    let mut colon_lines = 0usize;
     for line in body.lines().take(5000) {
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if line
+            .split_once(':')
+            .is_some_and(|(k, _)| is_word(k.trim_end()))
+        {
+            colon_lines += 1;
             continue;
         }
         let Some((key, _)) = line.split_once('=') else {
             continue;
         };
+        kv_lines += 1;
         let key = key.trim();
         if key.len() > 1 && key.starts_with('P') && key[1..].bytes().all(|b| b.is_ascii_digit()) {
             pvalues += 1;
@@ -153,6 +165,12 @@ fn detect_kv(body: &str, file_name: &str) -> Result<Format, Unrecognised> {
         }
     }
     let yealink_name = file_name.starts_with("y0000") || body.starts_with("#!version:");
+    if colon_lines > kv_lines && !yealink_name {
+        return Err(Unrecognised::Unknown(
+            "text of `key : value` lines (as Cisco SIP 79xx files): not a format hookswitch reads"
+                .into(),
+        ));
+    }
     if pvalues > 0 && pvalues >= dotted {
         Ok(Format::GrandstreamText)
     } else if dotted > 0 || yealink_name {
@@ -166,6 +184,11 @@ fn detect_kv(body: &str, file_name: &str) -> Result<Format, Unrecognised> {
             "text file with no vendor keys".into(),
         ))
     }
+}
+
+/// `proxy1_address`, `phone_label`: a bare key of letters, digits and `_`.
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The comment `hookswitch harden --model` writes into a new file: `hookswitch-model: GRP2612`.

@@ -21,6 +21,9 @@ pub struct Entry {
     pub slot: Slot,
 }
 
+/// Warnings kept per file: a template full of defects must not flood the report.
+pub const MAX_WARNINGS: usize = 50;
+
 /// A parsed configuration file.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -38,6 +41,8 @@ pub struct Document {
     pub root: Option<String>,
     /// For XML formats whose root is `<root/>`: its span (children need it expanded).
     pub self_closing_root: Option<Range<usize>>,
+    /// Lines or attributes skipped as unreadable; the rest of the file is still read.
+    pub warnings: Vec<ParseError>,
     index: HashMap<String, usize>,
 }
 
@@ -56,7 +61,20 @@ impl Document {
             config_files: None,
             root: None,
             self_closing_root: None,
+            warnings: Vec::new(),
             index: HashMap::new(),
+        }
+    }
+
+    /// Record a skipped defect; past [`MAX_WARNINGS`], one last warning says more were skipped.
+    pub(crate) fn warn(&mut self, warning: ParseError) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(warning);
+        } else if self.warnings.len() == MAX_WARNINGS {
+            self.warnings.push(ParseError {
+                reason: "further defects skipped without a warning each".into(),
+                ..warning
+            });
         }
     }
 
@@ -66,9 +84,18 @@ impl Document {
         self.entries.push(entry);
     }
 
-    /// The effective entry for a key, if present.
+    /// The effective entry for a key, if present. A Yealink key is found under both of its
+    /// spellings (`static.wifi.enable`, `wifi.enable`): real files mix them, and the later
+    /// line wins, as between duplicates.
     pub fn get(&self, key: &str) -> Option<&Entry> {
-        self.index.get(key).map(|&i| &self.entries[i])
+        let here = self.index.get(key).copied();
+        let other = match self.format {
+            Format::YealinkV7x | Format::YealinkV8x => {
+                yealink_other_spelling(key).and_then(|k| self.index.get(k.as_ref()).copied())
+            }
+            _ => None,
+        };
+        here.max(other).map(|i| &self.entries[i])
     }
 
     /// Effective keys in first-seen order.
@@ -78,6 +105,14 @@ impl Document {
             .enumerate()
             .filter(|(i, e)| self.index.get(&e.key) == Some(i))
             .map(|(_, e)| e.key.as_str())
+    }
+}
+
+/// `static.<group>.x` ⇄ `<group>.x` for the groups V8x firmware prefixes.
+fn yealink_other_spelling(key: &str) -> Option<std::borrow::Cow<'_, str>> {
+    match key.strip_prefix("static.") {
+        Some(rest) => crate::keys::yealink_static_group(rest).then_some(rest.into()),
+        None => crate::keys::yealink_static_group(key).then(|| format!("static.{key}").into()),
     }
 }
 

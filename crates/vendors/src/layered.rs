@@ -407,7 +407,7 @@ mod tests {
         // A Yealink file that fails to parse is still a device (whose audit reports the error).
         let bad = Files::new(&[(
             "d/001565aabbcc.cfg",
-            Some("#!version:1.0.0.1\nstatic.wifi.enable = 0\nno equals sign\n"),
+            Some("#!version:1.0.0.1\nno line of this file\nis `key = value`\n"),
         )]);
         assert!(matches!(bad.loaded[0], Some(Loaded::Malformed { .. })));
         assert_eq!(bad.devices().len(), 1);

@@ -16,7 +16,7 @@ mod observe;
 pub mod patch;
 
 pub use detect::{detect, is_binary, Detected, Unrecognised};
-pub use document::{Document, Entry, ParseError, Slot};
+pub use document::{Document, Entry, ParseError, Slot, MAX_WARNINGS};
 pub use load::{load, load_as, Loaded};
 pub use observe::{observe, Observation, Observed};
 

@@ -4,6 +4,9 @@
 use crate::{detect, parse, Detected, Document, Format, ParseError, Unrecognised};
 
 /// What detection and parsing made of one file.
+// One per input file, built once and not moved around: boxing the document would only add
+// an allocation per file.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Loaded {
     /// A configuration file, detected and parsed (a Poly master file included).

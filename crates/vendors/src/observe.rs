@@ -124,6 +124,7 @@ pub fn observe(doc: &Document, setting: Setting, family: Option<&str>) -> Vec<Ob
         };
         let shown = keys.join(", ");
         if keys[0].contains('*') {
+            let before = found.len();
             // One observation per instance (account), whichever of the rule's keys names it;
             // `doc.get` gives the last of duplicated keys, as the phone reads them.
             let patterns: Vec<&str> = keys.iter().map(|k| k.as_ref()).collect();
@@ -132,6 +133,23 @@ pub fn observe(doc: &Document, setting: Setting, family: Option<&str>) -> Vec<Ob
                     patterns.iter().map(|p| with_indices(p, &index)).collect();
                 let entries: Vec<Option<&Entry>> = concrete.iter().map(|k| doc.get(k)).collect();
                 found.push(decoded(setting, rule, &concrete.join(", "), &entries));
+            }
+            // No instance (no account sets it): still an observation, never silence.
+            if found.len() == before && fallback.is_none() {
+                fallback = Some(match rule.default {
+                    Some(value) => Observation {
+                        setting,
+                        observed: Observed::Default { value },
+                        key: shown,
+                        raw: None,
+                        line: None,
+                    },
+                    None => unknown(
+                        setting,
+                        &shown,
+                        format!("no instance of {shown} in this file (no account or line sets it); the firmware default is not documented"),
+                    ),
+                });
             }
             continue;
         }
@@ -169,7 +187,53 @@ pub fn observe(doc: &Document, setting: Setting, family: Option<&str>) -> Vec<Ob
     if found.is_empty() {
         found.extend(fallback);
     }
+    if let [Observation {
+        observed: Observed::Unknown { .. },
+        ..
+    }] = found.as_slice()
+    {
+        if let Some(implied) = implied(doc, setting, family) {
+            return vec![implied];
+        }
+    }
     found
+}
+
+/// Settings that follow from another one's value: `(if, is, then, is)`. Used only where
+/// the setting's own key tells nothing.
+const IMPLIED: &[(Setting, Value, Setting, Value)] = &[
+    // A plain-HTTP listener that is on serves the web UI.
+    (
+        Setting::WebPlainHttp,
+        Value::Enabled(true),
+        Setting::WebUi,
+        Value::Enabled(true),
+    ),
+];
+
+fn implied(doc: &Document, setting: Setting, family: Option<&str>) -> Option<Observation> {
+    IMPLIED
+        .iter()
+        .filter(|(_, _, then, _)| *then == setting)
+        .find_map(|&(cause, cause_value, _, value)| {
+            observe(doc, cause, family).into_iter().find_map(|o| {
+                // Set in the file, or a documented default: the implied value is the same kind.
+                let observed = match o.observed {
+                    Observed::Set { value: v } if v == cause_value => Observed::Set { value },
+                    Observed::Default { value: v } if v == cause_value => {
+                        Observed::Default { value }
+                    }
+                    _ => return None,
+                };
+                Some(Observation {
+                    setting,
+                    observed,
+                    key: format!("{} (implied: {cause} is {cause_value})", o.key),
+                    raw: o.raw,
+                    line: o.line,
+                })
+            })
+        })
 }
 
 fn decoded(setting: Setting, rule: &KeyRule, key: &str, entries: &[Option<&Entry>]) -> Observation {

@@ -271,13 +271,17 @@ fn later_duplicates_win() {
 
 #[test]
 fn malformed_input_names_line_and_column() {
-    let e = parse(
+    // A bad line is a warning at its position; the file is an error only when no line reads.
+    let d = parse(
         Format::YealinkV8x,
         b"#!version:1.0.0.1\nstatic.wifi.enable = 0\n  this line has no equals\n",
     )
-    .unwrap_err();
-    assert_eq!((e.line, e.col), (3, 3), "{e}");
-    assert!(e.to_string().starts_with("3:3: expected"), "{e}");
+    .unwrap();
+    let w = &d.warnings[0];
+    assert_eq!((w.line, w.col), (3, 3), "{w}");
+    assert!(w.to_string().starts_with("3:3: skipped: expected"), "{w}");
+    let e = parse(Format::YealinkV8x, b"#!version:1.0.0.1\n  no equals\n").unwrap_err();
+    assert_eq!((e.line, e.col), (2, 3), "{e}");
     let e = parse(
         Format::CiscoCucm,
         b"<device>\n  <vendorConfig>\n    <pcPort>0</webAccess>\n</device>\n",
@@ -291,8 +295,9 @@ fn malformed_input_names_line_and_column() {
     let e = parse(Format::GrandstreamText, b"P2 = ok\nP3 = \xff\xfe\n").unwrap_err();
     assert_eq!(e.line, 2, "{e}");
     assert!(e.reason.contains("UTF-8"));
-    let e = parse(Format::PolyXml, b"<polycomConfig a.b=\"1\" a.b=\"2\"/>").unwrap_err();
-    assert_eq!(e.line, 1, "{e}");
+    let d = parse(Format::PolyXml, b"<polycomConfig a.b=\"1\" a.b=\"2\"/>").unwrap();
+    assert_eq!(d.warnings[0].line, 1, "{:?}", d.warnings);
+    assert_eq!(d.get("a.b").unwrap().value, "2");
 }
 
 #[test]

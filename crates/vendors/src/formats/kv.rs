@@ -25,20 +25,25 @@ pub(crate) fn parse(format: Format, bytes: &[u8]) -> Result<Document, ParseError
             continue;
         }
         let body = body.trim_start_matches('\u{feff}');
+        // A defective line (a template leftover, `key value` without `=`) is skipped with
+        // a warning, and the rest of the file still counts. The line is never echoed: it
+        // may hold a secret.
         let Some(eq) = body.find('=') else {
-            return Err(ParseError {
+            doc.warn(ParseError {
                 line: line_no,
                 col: lead as u32 + 1,
-                reason: "expected `key = value`".into(),
+                reason: "skipped: expected `key = value`".into(),
             });
+            continue;
         };
         let key = body[..eq].trim();
         if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(ParseError {
+            doc.warn(ParseError {
                 line: line_no,
                 col: lead as u32 + 1,
-                reason: format!("invalid key {key:?}"),
+                reason: "skipped: a key with spaces, or no key, before `=`".into(),
             });
+            continue;
         }
         let after = &body[eq + 1..];
         let value = after.trim();
@@ -56,5 +61,15 @@ pub(crate) fn parse(format: Format, bytes: &[u8]) -> Result<Document, ParseError
             slot: Slot::Value(value_start..value_start + value.len()),
         });
     }
-    Ok(doc)
+    // Nothing readable at all: not a configuration file of this format.
+    match doc.warnings.first() {
+        Some(first) if doc.entries.is_empty() => Err(ParseError {
+            reason: format!(
+                "no `key = value` line in the file (first: {})",
+                first.reason.trim_start_matches("skipped: ")
+            ),
+            ..first.clone()
+        }),
+        _ => Ok(doc),
+    }
 }

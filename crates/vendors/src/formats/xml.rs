@@ -2,6 +2,7 @@
 
 use crate::document::{Entry, LineIndex, Slot};
 use crate::{Document, Format, ParseError};
+use quick_xml::events::attributes::{AttrError, Attribute};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -82,11 +83,11 @@ pub(crate) fn parse(
                         attributes(&mut doc, &lines, bytes, e, before)?;
                         None
                     }
-                    Mode::Leaves => Some(match attr(e, "idx", &lines, before)? {
+                    Mode::Leaves => Some(match attr(&mut doc, e, "idx", &lines, before) {
                         Some(idx) => format!("{name}[{idx}]"),
                         None => name.clone(),
                     }),
-                    Mode::Items if name == "item" => attr(e, "name", &lines, before)?,
+                    Mode::Items if name == "item" => attr(&mut doc, e, "name", &lines, before),
                     Mode::Items => None,
                 };
                 if empty {
@@ -111,13 +112,25 @@ pub(crate) fn parse(
             }
             Event::Text(t) => {
                 if let Some(open) = stack.last_mut() {
-                    let text = t
-                        .unescape()
-                        .map_err(|e| lines.error(before, format!("bad text: {e}")))?;
-                    open.value.push_str(&text);
+                    match t.unescape() {
+                        Ok(text) => open.value.push_str(&text),
+                        Err(e) => {
+                            // Kept as written (a bare `&` of a template): harden can still
+                            // replace these bytes, and the decoder will not know the value.
+                            doc.warn(lines.error(
+                                before + leading_space(&t),
+                                format!("text kept unescaped: {}", escape_problem(&e)),
+                            ));
+                            open.value.push_str(&String::from_utf8_lossy(&t));
+                        }
+                    }
                 } else if !t.iter().all(u8::is_ascii_whitespace) && !t.starts_with(b"\xef\xbb\xbf")
                 {
-                    return Err(lines.error(before, "text outside the root element"));
+                    // A template leftover such as `{""}` around the root element.
+                    doc.warn(lines.error(
+                        before + leading_space(&t),
+                        "skipped: text outside the root element",
+                    ));
                 }
             }
             Event::CData(t) => {
@@ -168,21 +181,56 @@ fn local_name(e: &BytesStart) -> String {
 }
 
 fn attr(
+    doc: &mut Document,
     e: &BytesStart,
     key: &str,
     lines: &LineIndex,
-    at: usize,
-) -> Result<Option<String>, ParseError> {
-    for a in e.attributes() {
-        let a = a.map_err(|err| lines.error(at, format!("bad attribute: {err}")))?;
+    tag_start: usize,
+) -> Option<String> {
+    for a in e.attributes().with_checks(false) {
+        let a = match a {
+            Ok(a) => a,
+            Err(err) => {
+                doc.warn(attr_warning(lines, tag_start, &err));
+                continue;
+            }
+        };
         if a.key.local_name().as_ref() == key.as_bytes() {
-            let v = a
-                .unescape_value()
-                .map_err(|err| lines.error(at, format!("bad attribute value: {err}")))?;
-            return Ok(Some(v.into_owned()));
+            return Some(unescaped(doc, lines, tag_start, &a));
         }
     }
-    Ok(None)
+    None
+}
+
+/// A malformed attribute (`{""}`, `key value` without `=`, a missing quote) is skipped.
+fn attr_warning(lines: &LineIndex, tag_start: usize, err: &AttrError) -> ParseError {
+    // Offsets count from the byte after `<`.
+    let (offset, what) = match *err {
+        AttrError::ExpectedEq(o) => (o, "a name without `=`"),
+        AttrError::ExpectedValue(o) => (o, "a name without a value"),
+        AttrError::UnquotedValue(o) => (o, "an unquoted value"),
+        AttrError::ExpectedQuote(o, _) => (o, "a value without its closing quote"),
+        AttrError::Duplicated(o, _) => (o, "a duplicated name"),
+    };
+    lines.error(
+        tag_start + 1 + offset,
+        format!("skipped a malformed attribute: {what}"),
+    )
+}
+
+/// An attribute's value; one that does not unescape (a bare `&`) is kept as written.
+fn unescaped(doc: &mut Document, lines: &LineIndex, tag_start: usize, a: &Attribute) -> String {
+    match a.unescape_value() {
+        Ok(v) => v.into_owned(),
+        Err(err) => {
+            let key = String::from_utf8_lossy(a.key.as_ref());
+            doc.warn(lines.error(
+                tag_start,
+                format!("value of {key} kept unescaped: {}", escape_problem(&err)),
+            ));
+            String::from_utf8_lossy(&a.value).into_owned()
+        }
+    }
 }
 
 /// Poly: each attribute is a setting; its value span is located inside the tag.
@@ -193,13 +241,27 @@ fn attributes(
     e: &BytesStart,
     tag_start: usize,
 ) -> Result<(), ParseError> {
-    for a in e.attributes() {
-        let a = a.map_err(|err| lines.error(tag_start, format!("bad attribute: {err}")))?;
+    // Without quick-xml's duplicate check: a duplicated attribute is two entries, and the
+    // later one takes effect, as a duplicated key does in every other format.
+    for a in e.attributes().with_checks(false) {
+        let a = match a {
+            Ok(a) => a,
+            Err(err) => {
+                doc.warn(attr_warning(lines, tag_start, &err));
+                continue;
+            }
+        };
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-        let value = a
-            .unescape_value()
-            .map_err(|err| lines.error(tag_start, format!("bad value of {key}: {err}")))?
-            .into_owned();
+        if doc
+            .get(&key)
+            .is_some_and(|prev| prev_in_tag(prev, tag_start))
+        {
+            doc.warn(lines.error(
+                tag_start,
+                format!("attribute {key} is duplicated; the later value is used"),
+            ));
+        }
+        let value = unescaped(doc, lines, tag_start, &a);
         // The reader borrows the input, so the raw value is a sub-slice of `bytes`.
         let raw: &[u8] = &a.value;
         let start = (raw.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
@@ -240,4 +302,21 @@ fn trimmed(bytes: &[u8], span: std::ops::Range<usize>) -> std::ops::Range<usize>
         .take_while(|b| b.is_ascii_whitespace())
         .count();
     span.start + lead..span.end - trail
+}
+
+/// Was `prev` read from the tag that starts at `tag_start` (a duplicated attribute)?
+fn prev_in_tag(prev: &Entry, tag_start: usize) -> bool {
+    matches!(&prev.slot, Slot::Value(r) if r.start > tag_start)
+}
+
+fn leading_space(t: &[u8]) -> usize {
+    t.iter().take_while(|b| b.is_ascii_whitespace()).count()
+}
+
+/// What is wrong with an escape, without quoting the text (it may be a secret).
+fn escape_problem(e: &quick_xml::Error) -> &'static str {
+    match e {
+        quick_xml::Error::Escape(_) => "an `&` that starts no known entity",
+        _ => "the text is not valid XML",
+    }
 }

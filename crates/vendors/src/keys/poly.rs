@@ -4,14 +4,15 @@
 use super::{Decode, KeyRule, BOOL_01, OFF, ON};
 use hookswitch_controls::{FetchScheme, Setting as S, SipTransport, Value};
 
-/// Bluetooth is off when the feature or the radio is off.
+/// Bluetooth is off when the feature or the radio is off. The feature flag alone makes the
+/// radio available to the user, so it counts as enabled while the radio's switch is absent.
 fn bluetooth(raw: &[Option<&str>]) -> Result<Value, String> {
     match (raw[0].map(str::trim), raw[1].map(str::trim)) {
         (Some("0"), _) | (_, Some("0")) => Ok(OFF),
-        (Some("1"), Some("1")) => Ok(ON),
-        (Some("1"), None) | (None, Some("1")) => {
-            Err("needs both feature.bluetooth.enabled and bluetooth.radioOn".into())
-        }
+        (Some("1"), Some("1")) | (Some("1"), None) => Ok(ON),
+        (None, Some("1")) => Err(
+            "bluetooth.radioOn is 1, but feature.bluetooth.enabled (whose default is not documented) is absent".into(),
+        ),
         (None, None) => Err("not set".into()),
         _ => Err("value has no documented meaning".into()),
     }
