@@ -715,3 +715,70 @@ fn tls_sessions_resume_with_tickets() {
         assert!(again.contains("Reused, TLSv1."), "{version}: {again}");
     }
 }
+
+/// Wait (bounded) until `done` holds; false if it never did.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn a_rollback_of_the_repository_to_an_older_version_is_refused() {
+    let mut f = Fixture::new();
+    let served = Served::start(f.config()).unwrap();
+    let timestamp = f.repo.join("metadata/timestamp.json");
+    let old = std::fs::read(&timestamp).unwrap();
+    f.kit.publish();
+    f.publish();
+    let new = std::fs::read(&timestamp).unwrap();
+    assert_ne!(old, new);
+    let now_served = || curl(&served.url("metadata/timestamp.json"), &f.ca, Auth::None).2;
+    assert!(
+        eventually(|| now_served() == new),
+        "the new version is served"
+    );
+
+    // The older version's files are all still there, validly signed and unexpired: only
+    // the versions tell it is a rollback.
+    std::fs::write(&timestamp, &old).unwrap();
+    assert!(
+        eventually(|| served
+            .metrics()
+            .contains("hookswitch_reloads_total{result=\"failed\"} 1")),
+        "{}",
+        served.metrics()
+    );
+    assert_eq!(now_served(), new, "the rolled-back version is not served");
+}
+
+#[test]
+fn an_expired_certificate_enrolled_by_fingerprint_is_refused() {
+    let f = Fixture::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = open_store(&rt, &f.database);
+    let (c, k, der) = device_cert(f.dir.path(), None, "factory-cert", true);
+    rt.block_on(async {
+        let d = NewDevice::new(OWN, "yealink", "T54W", Some(OWN)).unwrap();
+        store.add_device(&d).await.unwrap();
+        store
+            .add_certificate(OWN, &CertFingerprint::of_der(&der))
+            .await
+            .unwrap();
+    });
+    let mut config = f.config();
+    config.store = Some(store);
+    let served = Served::start(config).unwrap();
+    let (_, code, body) = curl(
+        &served.url(&format!("{OWN}.cfg")),
+        &f.ca,
+        Auth::Cert(&c, &k),
+    );
+    assert_ne!(code, "200");
+    assert!(body.is_empty());
+}
