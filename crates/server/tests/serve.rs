@@ -782,3 +782,41 @@ fn an_expired_certificate_enrolled_by_fingerprint_is_refused() {
     assert_ne!(code, "200");
     assert!(body.is_empty());
 }
+
+#[test]
+fn concurrent_password_guesses_from_one_address_are_throttled_like_sequential_ones() {
+    let f = Fixture::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = open_store(&rt, &f.database);
+    rt.block_on(async {
+        let d = NewDevice::new(OWN, "yealink", "T54W", Some(OWN)).unwrap();
+        store.add_device(&d).await.unwrap();
+        store.set_password(OWN, PASSWORD).await.unwrap();
+    });
+    let mut config = f.config();
+    config.store = Some(store);
+    let served = Served::start(config).unwrap();
+    // 40 wrong guesses on one HTTP/2 connection at once, before any has failed.
+    let guesses = 40;
+    let mut c = Command::new("curl");
+    c.args(["-sS", "--http2", "--parallel", "--parallel-immediate"])
+        .args(["--parallel-max", "50", "--max-time", "60", "--cacert"])
+        .arg(&f.ca)
+        .args(["-u", &format!("{OWN}:not the password")])
+        .args(["-w", "%{http_code}\n"]);
+    for _ in 0..guesses {
+        c.args(["-o", "/dev/null", &served.url(&format!("{OWN}.cfg"))]);
+    }
+    let out = c.output().unwrap();
+    let codes = String::from_utf8(out.stdout).unwrap();
+    let checked = codes.lines().filter(|c| *c == "401").count();
+    assert_eq!(codes.lines().count(), guesses, "{codes}");
+    assert!(checked <= 5, "{checked} guesses checked at once: {codes}");
+    let right = format!("{OWN}:{PASSWORD}");
+    let (_, code, _) = curl(
+        &served.url(&format!("{OWN}.cfg")),
+        &f.ca,
+        Auth::Basic(&right),
+    );
+    assert_eq!(code, "429");
+}
