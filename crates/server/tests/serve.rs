@@ -820,3 +820,44 @@ fn concurrent_password_guesses_from_one_address_are_throttled_like_sequential_on
     );
     assert_eq!(code, "429");
 }
+
+#[test]
+fn a_connection_that_sends_nothing_after_the_handshake_does_not_hold_its_slot() {
+    let f = Fixture::new();
+    let served = Served::start(f.config()).unwrap();
+    let port = served.running.as_ref().unwrap().addr.port();
+    // HTTP/1.1 with no request, and HTTP/2 idle after its preface: each must be closed by
+    // the server (or the MAX_CONNECTIONS slots can all be held by silent clients).
+    let script = r#"
+import socket, ssl, sys, threading
+def idle(alpn, preface):
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    ctx.set_alpn_protocols([alpn])
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname="localhost")
+    s.sendall(preface)
+    s.settimeout(60)
+    try:
+        while s.recv(65536):
+            pass
+        out[alpn] = "closed"
+    except TimeoutError:
+        out[alpn] = "open"
+out = {}
+h2 = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+ts = [threading.Thread(target=idle, args=a) for a in [("http/1.1", b""), ("h2", h2)]]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(sorted(out.items()))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &port.to_string()])
+        .arg(&f.ca)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "[('h2', 'closed'), ('http/1.1', 'closed')]",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
