@@ -5,7 +5,7 @@
 //! (client certificate, or HTTP Basic against an Argon2id hash, through the store).
 
 pub mod auth;
-pub mod idle;
+mod idle;
 pub mod index;
 pub mod keyscan;
 pub mod metrics;
