@@ -861,3 +861,50 @@ print(sorted(out.items()))
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_key_with_bytes_after_it_or_in_a_pkcs12_bundle_stops_the_server_and_a_fifo_does_not_hang_it() {
+    let f = Fixture::new();
+    let staging = f.repo.join("staging/bundle");
+    std::fs::create_dir_all(&staging).unwrap();
+    let fifo = staging.join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // A FIFO is not read (opening it would block until a writer came).
+    Served::start(f.config()).unwrap();
+
+    let key = KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["device".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    // The key and its certificate in one DER file: OpenSSL reads the key and ignores the rest.
+    let mut bundle = key.serialize_der();
+    bundle.extend_from_slice(cert.der());
+    let planted = staging.join("device.bin");
+    std::fs::write(&planted, &bundle).unwrap();
+    let err = Served::start(f.config()).err().expect("refused");
+    assert!(err.contains("PKCS#8 DER"), "{err}");
+    std::fs::remove_file(&planted).unwrap();
+
+    let (pem_key, pem_cert) = (f.path("p12-key.pem"), f.path("p12-cert.pem"));
+    std::fs::write(&pem_key, key.serialize_pem()).unwrap();
+    std::fs::write(&pem_cert, cert.pem()).unwrap();
+    let p12 = staging.join("device.p12");
+    let out = Command::new("openssl")
+        .args(["pkcs12", "-export", "-passout", "pass:device", "-inkey"])
+        .arg(&pem_key)
+        .arg("-in")
+        .arg(&pem_cert)
+        .arg("-out")
+        .arg(&p12)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = Served::start(f.config()).err().expect("refused");
+    assert!(err.contains("PKCS#12"), "{err}");
+}
