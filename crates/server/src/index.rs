@@ -77,6 +77,8 @@ pub struct Index {
     /// Each role's version as this version's snapshot lists it: a later version may not
     /// list an older one (TUF 5.5.5).
     role_versions: BTreeMap<String, u64>,
+    /// The timestamp and snapshot key IDs of the root this version was verified under.
+    online_keys: Vec<Vec<String>>,
 }
 
 const TIMESTAMP: &str = "metadata/timestamp.json";
@@ -151,7 +153,10 @@ impl Index {
             .collect();
         // Each load starts from the pinned root, so the rollback checks (TUF 5.4.3, 5.5.5)
         // against the version being served are made here.
-        if let Some(p) = previous {
+        let online_keys = online_keys(client.root());
+        // Rotated online keys void the old versions (TUF 5.3.11: recovery from a
+        // fast-forward attack), as the client deletes its trusted timestamp and snapshot.
+        if let Some(p) = previous.filter(|p| p.online_keys == online_keys) {
             refuse_rollback(p, ts.version, snap.version, &role_versions)?;
         }
 
@@ -317,8 +322,24 @@ impl Index {
             timestamp,
             verified,
             role_versions,
+            online_keys,
         })
     }
+}
+
+fn online_keys(root: &hookswitch_trust::metadata::Root) -> Vec<Vec<String>> {
+    ["timestamp", "snapshot"]
+        .iter()
+        .map(|role| {
+            let mut ids = root
+                .roles
+                .get(*role)
+                .map(|r| r.keyids.clone())
+                .unwrap_or_default();
+            ids.sort();
+            ids
+        })
+        .collect()
 }
 
 /// A new version older than the one served, in any role, is a rollback.

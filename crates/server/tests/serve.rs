@@ -912,3 +912,30 @@ fn a_key_with_bytes_after_it_or_in_a_pkcs12_bundle_stops_the_server_and_a_fifo_d
     let err = Served::start(f.config()).err().expect("refused");
     assert!(err.contains("PKCS#12"), "{err}");
 }
+
+#[test]
+fn a_new_timestamp_key_in_a_new_root_recovers_from_a_fast_forwarded_timestamp() {
+    let mut f = Fixture::new();
+    let served = Served::start(f.config()).unwrap();
+    let timestamp = f.repo.join("metadata/timestamp.json");
+    let ca = f.ca.clone();
+    let now_served = || curl(&served.url("metadata/timestamp.json"), &ca, Auth::None).2;
+    // The stolen timestamp key signs a far-future version.
+    f.kit.ts_version = 1_000_000;
+    f.kit.publish();
+    f.publish();
+    let forwarded = std::fs::read(&timestamp).unwrap();
+    assert!(eventually(|| now_served() == forwarded));
+    // TUF 5.3.11: a root that rotates the timestamp key voids the old versions.
+    f.kit.ts_key = testkit::key(77);
+    f.kit.publish_root(None);
+    f.kit.ts_version = 0;
+    f.kit.publish();
+    f.publish();
+    let recovered = std::fs::read(&timestamp).unwrap();
+    assert!(
+        eventually(|| now_served() == recovered),
+        "{}",
+        served.metrics()
+    );
+}
