@@ -90,6 +90,7 @@ impl Throttle {
 
     /// Start a check from `ip`, if its failures and the checks under way leave room.
     pub fn attempt(&self, ip: IpAddr, now: Instant) -> Option<Attempt<'_>> {
+        let ip = source(ip);
         let mut t = self.table();
         if t.len() >= MAX_TRACKED && !t.contains_key(&ip) {
             let window = self.window;
@@ -113,6 +114,21 @@ impl Throttle {
         }
         s.checking += 1;
         Some(Attempt { throttle: self, ip })
+    }
+}
+
+/// The unit a throttle counts: an IPv4 address (IPv4-mapped ones included), or an IPv6 /64,
+/// which one host usually holds whole and could otherwise rotate through.
+fn source(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
     }
 }
 
@@ -217,6 +233,23 @@ mod tests {
         t.attempt(ip, t0).unwrap().failed(t0);
         a.succeeded();
         assert!(t.table().is_empty());
+    }
+
+    #[test]
+    fn an_ipv6_host_cannot_rotate_through_its_64_and_mapped_ipv4_is_ipv4() {
+        let t = Throttle::new(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        for ip in ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9"] {
+            t.attempt(ip.parse().unwrap(), t0).unwrap().failed(t0);
+        }
+        assert!(t
+            .attempt("2001:db8:1:2::abcd".parse().unwrap(), t0)
+            .is_none());
+        assert!(t.attempt("2001:db8:1:3::1".parse().unwrap(), t0).is_some());
+        for ip in ["192.0.2.7", "::ffff:192.0.2.7"] {
+            t.attempt(ip.parse().unwrap(), t0).unwrap().failed(t0);
+        }
+        assert!(t.attempt("192.0.2.7".parse().unwrap(), t0).is_none());
     }
 
     #[test]
