@@ -16,56 +16,119 @@ pub fn same_device(a: &str, b: &str) -> bool {
     a == b || matches!((crate::vendor::mac(a), crate::vendor::mac(b)), (Some(x), Some(y)) if x == y)
 }
 
-/// Failed password attempts per source address: after `max` in `window`, none is checked
+/// Password attempts per source address: failed ones in the current window, and ones being
+/// checked now (each counts as a failure until it is known not to be one, so a guesser
+/// cannot start many checks at once before the first fails). After `max`, none is checked
 /// until the window has passed.
 #[derive(Debug)]
 pub struct Throttle {
-    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    sources: Mutex<HashMap<IpAddr, Source>>,
     max: u32,
     window: Duration,
 }
 
-/// Addresses remembered at most; past it, expired entries go, then everything.
+#[derive(Debug, Clone, Copy)]
+struct Source {
+    failures: u32,
+    since: Instant,
+    checking: u32,
+}
+
+/// Addresses remembered at most; past it, expired idle entries go, then everything.
 const MAX_TRACKED: usize = 65_536;
+
+/// One password check under way; dropped unfinished (the client went away), it counts for
+/// nothing.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    throttle: &'a Throttle,
+    ip: IpAddr,
+}
+
+impl Attempt<'_> {
+    pub fn failed(self, now: Instant) {
+        let mut t = self.throttle.table();
+        if let Some(s) = t.get_mut(&self.ip) {
+            if now.duration_since(s.since) >= self.throttle.window {
+                (s.failures, s.since) = (0, now);
+            }
+            s.failures += 1;
+        }
+    }
+
+    pub fn succeeded(self) {
+        if let Some(s) = self.throttle.table().get_mut(&self.ip) {
+            s.failures = 0;
+        }
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        let mut t = self.throttle.table();
+        if let Some(s) = t.get_mut(&self.ip) {
+            s.checking = s.checking.saturating_sub(1);
+            if s.checking == 0 && s.failures == 0 {
+                t.remove(&self.ip);
+            }
+        }
+    }
+}
 
 impl Throttle {
     pub fn new(max: u32, window: Duration) -> Self {
         Throttle {
-            failures: Mutex::new(HashMap::new()),
+            sources: Mutex::new(HashMap::new()),
             max,
             window,
         }
     }
 
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, (u32, Instant)>> {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Source>> {
+        self.sources.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn allowed(&self, ip: IpAddr, now: Instant) -> bool {
-        match self.table().get(&ip) {
-            Some((n, since)) => *n < self.max || now.duration_since(*since) >= self.window,
-            None => true,
-        }
-    }
-
-    pub fn failed(&self, ip: IpAddr, now: Instant) {
+    /// Start a check from `ip`, if its failures and the checks under way leave room.
+    pub fn attempt(&self, ip: IpAddr, now: Instant) -> Option<Attempt<'_>> {
+        let ip = source(ip);
         let mut t = self.table();
-        if t.len() >= MAX_TRACKED {
+        if t.len() >= MAX_TRACKED && !t.contains_key(&ip) {
             let window = self.window;
-            t.retain(|_, (_, since)| now.duration_since(*since) < window);
+            t.retain(|_, s| s.checking > 0 || now.duration_since(s.since) < window);
             if t.len() >= MAX_TRACKED {
                 t.clear();
             }
         }
-        let e = t.entry(ip).or_insert((0, now));
-        if now.duration_since(e.1) >= self.window {
-            *e = (0, now);
+        let s = t.entry(ip).or_insert(Source {
+            failures: 0,
+            since: now,
+            checking: 0,
+        });
+        let failures = if now.duration_since(s.since) >= self.window {
+            0
+        } else {
+            s.failures
+        };
+        if failures + s.checking >= self.max {
+            return None;
         }
-        e.0 += 1;
+        s.checking += 1;
+        Some(Attempt { throttle: self, ip })
     }
+}
 
-    pub fn succeeded(&self, ip: IpAddr) {
-        self.table().remove(&ip);
+/// The unit a throttle counts: an IPv4 address (IPv4-mapped ones included), or an IPv6 /64,
+/// which one host usually holds whole and could otherwise rotate through.
+fn source(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
     }
 }
 
@@ -77,19 +140,19 @@ pub async fn check_password(
     user: &str,
     password: &[u8],
 ) -> Result<String, AuthFailure> {
-    if !throttle.allowed(ip, Instant::now()) {
+    let Some(attempt) = throttle.attempt(ip, Instant::now()) else {
         return Err(AuthFailure::Throttled);
-    }
+    };
     let Some(store) = store else {
         return Err(AuthFailure::BadPassword);
     };
     match store.verify_password(user, password).await {
         Ok(true) => {
-            throttle.succeeded(ip);
+            attempt.succeeded();
             Ok(user.to_string())
         }
         Ok(false) => {
-            throttle.failed(ip, Instant::now());
+            attempt.failed(Instant::now());
             Err(AuthFailure::BadPassword)
         }
         Err(StoreError::Busy) => Err(AuthFailure::Busy),
@@ -148,14 +211,45 @@ mod tests {
         let other: IpAddr = "127.0.0.10".parse().unwrap();
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(t.allowed(ip, t0));
-            t.failed(ip, t0);
+            t.attempt(ip, t0).unwrap().failed(t0);
         }
-        assert!(!t.allowed(ip, t0 + Duration::from_secs(59)));
-        assert!(t.allowed(other, t0));
-        assert!(t.allowed(ip, t0 + Duration::from_secs(60)));
-        t.succeeded(ip);
-        assert!(t.allowed(ip, t0));
+        assert!(t.attempt(ip, t0 + Duration::from_secs(59)).is_none());
+        assert!(t.attempt(other, t0).is_some());
+        let later = t.attempt(ip, t0 + Duration::from_secs(60)).unwrap();
+        later.succeeded();
+        assert!(t.attempt(ip, t0).is_some());
+    }
+
+    #[test]
+    fn checks_under_way_count_until_they_end_and_an_abandoned_one_counts_for_nothing() {
+        let t = Throttle::new(3, Duration::from_secs(60));
+        let ip: IpAddr = "127.0.0.9".parse().unwrap();
+        let t0 = Instant::now();
+        let running: Vec<_> = (0..3).map(|_| t.attempt(ip, t0).unwrap()).collect();
+        assert!(t.attempt(ip, t0).is_none());
+        drop(running);
+        assert!(t.table().is_empty());
+        let a = t.attempt(ip, t0).unwrap();
+        t.attempt(ip, t0).unwrap().failed(t0);
+        a.succeeded();
+        assert!(t.table().is_empty());
+    }
+
+    #[test]
+    fn an_ipv6_host_cannot_rotate_through_its_64_and_mapped_ipv4_is_ipv4() {
+        let t = Throttle::new(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        for ip in ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9"] {
+            t.attempt(ip.parse().unwrap(), t0).unwrap().failed(t0);
+        }
+        assert!(t
+            .attempt("2001:db8:1:2::abcd".parse().unwrap(), t0)
+            .is_none());
+        assert!(t.attempt("2001:db8:1:3::1".parse().unwrap(), t0).is_some());
+        for ip in ["192.0.2.7", "::ffff:192.0.2.7"] {
+            t.attempt(ip.parse().unwrap(), t0).unwrap().failed(t0);
+        }
+        assert!(t.attempt("192.0.2.7".parse().unwrap(), t0).is_none());
     }
 
     #[test]

@@ -74,6 +74,11 @@ pub struct Index {
     /// The signed length and hashes each of `current`'s targets was verified against: a
     /// later version listing the same file with the same hashes reuses the bytes.
     verified: HashMap<String, (u64, BTreeMap<String, String>)>,
+    /// Each role's version as this version's snapshot lists it: a later version may not
+    /// list an older one (TUF 5.5.5).
+    role_versions: BTreeMap<String, u64>,
+    /// The timestamp and snapshot key IDs of the root this version was verified under.
+    online_keys: Vec<Vec<String>>,
 }
 
 const TIMESTAMP: &str = "metadata/timestamp.json";
@@ -141,6 +146,19 @@ impl Index {
         };
         expiry("timestamp", &ts.expires);
         expiry("snapshot", &snap.expires);
+        let role_versions: BTreeMap<String, u64> = snap
+            .meta
+            .iter()
+            .map(|(k, m)| (k.clone(), m.version))
+            .collect();
+        // Each load starts from the pinned root, so the rollback checks (TUF 5.4.3, 5.5.5)
+        // against the version being served are made here.
+        let online_keys = online_keys(client.root());
+        // Rotated online keys void the old versions (TUF 5.3.11: recovery from a
+        // fast-forward attack), as the client deletes its trusted timestamp and snapshot.
+        if let Some(p) = previous.filter(|p| p.online_keys == online_keys) {
+            refuse_rollback(p, ts.version, snap.version, &role_versions)?;
+        }
 
         // Every delegated role, breadth first; each must verify.
         let mut queue = VecDeque::from([("targets".to_string(), "root".to_string(), None)]);
@@ -303,8 +321,53 @@ impl Index {
             },
             timestamp,
             verified,
+            role_versions,
+            online_keys,
         })
     }
+}
+
+fn online_keys(root: &hookswitch_trust::metadata::Root) -> Vec<Vec<String>> {
+    ["timestamp", "snapshot"]
+        .iter()
+        .map(|role| {
+            let mut ids = root
+                .roles
+                .get(*role)
+                .map(|r| r.keyids.clone())
+                .unwrap_or_default();
+            ids.sort();
+            ids
+        })
+        .collect()
+}
+
+/// A new version older than the one served, in any role, is a rollback.
+fn refuse_rollback(
+    served: &Index,
+    timestamp: u64,
+    snapshot: u64,
+    role_versions: &BTreeMap<String, u64>,
+) -> Result<(), String> {
+    let older = |role: &str, got: u64, trusted: u64| {
+        Err(format!(
+            "rollback: {role} version {got} is older than the {trusted} being served"
+        ))
+    };
+    if timestamp < served.version.timestamp {
+        return older("timestamp", timestamp, served.version.timestamp);
+    }
+    if snapshot < served.version.snapshot {
+        return older("snapshot", snapshot, served.version.snapshot);
+    }
+    for (role, &trusted) in &served.role_versions {
+        match role_versions.get(role) {
+            Some(&got) if got < trusted => return older(role, got, trusted),
+            Some(_) => {}
+            None => return Err(format!("rollback: {role} is no longer in the snapshot")),
+        }
+    }
+    Ok(())
 }
 
 fn metadata(bytes: &[u8]) -> Entry {

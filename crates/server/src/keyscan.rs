@@ -1,8 +1,8 @@
 //! "It holds no key": find private key material in the repository and the server's own
 //! configuration before anything is served. Looked for: our keystore's key files (any
 //! version), PEM blocks whose label ends in `PRIVATE KEY` (PKCS#8, encrypted PKCS#8, PKCS#1,
-//! SEC1, OpenSSH), and DER private keys (PKCS#8, encrypted PKCS#8, PKCS#1 RSA, SEC1 EC)
-//! filling a whole file.
+//! SEC1, OpenSSH), and DER private keys (PKCS#8, encrypted PKCS#8, PKCS#1 RSA, SEC1 EC,
+//! PKCS#12 bundles) starting a file (whatever follows: OpenSSL reads the key and ignores it).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -122,10 +122,8 @@ pub fn scan_file(path: &Path) -> Result<(), String> {
         let window = &buf[..kept + n];
         if first {
             first = false;
-            if meta.len() == window.len() as u64 {
-                if let Some(kind) = der_private_key(window) {
-                    return Err(found(path, kind));
-                }
+            if let Some(kind) = der_private_key(window) {
+                return Err(found(path, kind));
             }
         }
         if let Some(m) = MARKERS.iter().find(|m| contains(window, m)) {
@@ -181,11 +179,14 @@ fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 const SEQUENCE: u8 = 0x30;
 const INTEGER: u8 = 0x02;
 const OCTET_STRING: u8 = 0x04;
+const OID: u8 = 0x06;
+/// 1.2.840.113549.1.7 (PKCS#7 content types), the prefix of a PKCS#12 ContentInfo's type.
+const PKCS7_OID_PREFIX: [u8; 8] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07];
 
-/// What kind of DER private key `file` is, if it is one (the outer SEQUENCE must fill it).
+/// What kind of DER private key `file` starts with, if any.
 pub fn der_private_key(file: &[u8]) -> Option<&'static str> {
-    let (tag, body, rest) = tlv(file)?;
-    if tag != SEQUENCE || !rest.is_empty() {
+    let (tag, body, _) = tlv(file)?;
+    if tag != SEQUENCE {
         return None;
     }
     let (t1, v1, after1) = tlv(body)?;
@@ -202,6 +203,13 @@ pub fn der_private_key(file: &[u8]) -> Option<&'static str> {
         (INTEGER, [1], OCTET_STRING, _) => Some("a SEC1 DER EC private key"),
         // PKCS#1 RSAPrivateKey: version 0, then modulus and seven more INTEGERs.
         (INTEGER, [0], INTEGER, INTEGER) => Some("a PKCS#1 DER RSA private key"),
+        // PKCS#12 PFX: version 3, then a PKCS#7 ContentInfo (RFC 7292 4).
+        (INTEGER, [3], SEQUENCE, _) => {
+            let (_, content_info, _) = tlv(after1)?;
+            let (t, oid, _) = tlv(content_info)?;
+            (t == OID && oid.starts_with(&PKCS7_OID_PREFIX))
+                .then_some("a PKCS#12 bundle (private keys inside)")
+        }
         _ => None,
     }
 }

@@ -5,6 +5,7 @@
 //! (client certificate, or HTTP Basic against an Argon2id hash, through the store).
 
 pub mod auth;
+mod idle;
 pub mod index;
 pub mod keyscan;
 pub mod metrics;
@@ -53,6 +54,9 @@ pub struct Config {
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Request headers must arrive within this.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection that moves no byte for this long is closed: a client silent after its
+/// handshake, or an HTTP/2 connection left open, would otherwise hold its slot for ever.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 8192;
 /// A version that failed to verify is tried again after this, unchanged.
@@ -378,7 +382,7 @@ async fn accept_tls(
                 tls: true,
                 cert,
             });
-            serve_connection(TokioIo::new(stream), files, conn).await;
+            serve_connection(stream, files, conn).await;
         });
     }
 }
@@ -401,17 +405,20 @@ async fn accept_plain(listener: TcpListener, files: Router) {
                 tls: false,
                 cert: None,
             });
-            serve_connection(TokioIo::new(tcp), files, conn).await;
+            serve_connection(tcp, files, conn).await;
         });
     }
 }
 
-/// HTTP/1.1 or HTTP/2 (by ALPN or preface) on one connection, each request tagged with it.
-async fn serve_connection<I>(io: I, files: Router, conn: Arc<Conn>)
+/// HTTP/1.1 or HTTP/2 (by ALPN or preface) on one connection, each request tagged with it;
+/// closed once no byte has moved for [`IDLE_TIMEOUT`].
+async fn serve_connection<S>(stream: S, files: Router, conn: Arc<Conn>)
 where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     use tower_service::Service;
+    let traffic = idle::LastTraffic::new();
+    let io = TokioIo::new(idle::Watched::new(stream, traffic.clone()));
     let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(conn.clone());
         let mut files = files.clone();
@@ -426,7 +433,19 @@ where
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(64);
-    let _ = builder.serve_connection(io, svc).await;
+    let serving = builder.serve_connection(io, svc);
+    tokio::pin!(serving);
+    loop {
+        let check = IDLE_TIMEOUT.saturating_sub(traffic.idle());
+        tokio::select! {
+            _ = &mut serving => return,
+            _ = tokio::time::sleep(check) => {
+                if traffic.idle() >= IDLE_TIMEOUT {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 async fn render_metrics(State(shared): State<Arc<Shared>>) -> Response<Body> {

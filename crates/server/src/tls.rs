@@ -171,7 +171,7 @@ impl DeviceCertVerifier {
         match refusal {
             // Expired, revoked, wrong usage, bad signature from a CA we know: refused.
             Some(e) => Err(e),
-            None => Ok(Anchor::Unanchored),
+            None => within_dates(end_entity, now).map(|()| Anchor::Unanchored),
         }
     }
 }
@@ -231,6 +231,25 @@ impl ClientCertVerifier for DeviceCertVerifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+/// A certificate no CA vouches for is still judged by its own dates (an enrolled device
+/// certificate that expired is refused, with or without a `--client-ca`).
+fn within_dates(cert: &CertificateDer<'_>, now: UnixTime) -> Result<(), rustls::Error> {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(cert)
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let now = now.as_secs() as i64;
+    let validity = cert.validity();
+    if now < validity.not_before.timestamp() {
+        return Err(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidYet,
+        ));
+    }
+    if now > validity.not_after.timestamp() {
+        return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+    }
+    Ok(())
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {

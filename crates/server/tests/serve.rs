@@ -801,3 +801,227 @@ fn tls_sessions_resume_with_tickets() {
         assert!(again.contains("Reused, TLSv1."), "{version}: {again}");
     }
 }
+
+/// Wait (bounded) until `done` holds; false if it never did.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn a_rollback_of_the_repository_to_an_older_version_is_refused() {
+    let mut f = Fixture::new();
+    let served = Served::start(f.config()).unwrap();
+    let timestamp = f.repo.join("metadata/timestamp.json");
+    let old = std::fs::read(&timestamp).unwrap();
+    f.kit.publish();
+    f.publish();
+    let new = std::fs::read(&timestamp).unwrap();
+    assert_ne!(old, new);
+    let now_served = || curl(&served.url("metadata/timestamp.json"), &f.ca, Auth::None).2;
+    assert!(
+        eventually(|| now_served() == new),
+        "the new version is served"
+    );
+
+    // The older version's files are all still there, validly signed and unexpired: only
+    // the versions tell it is a rollback.
+    std::fs::write(&timestamp, &old).unwrap();
+    assert!(
+        eventually(|| served
+            .metrics()
+            .contains("hookswitch_reloads_total{result=\"failed\"} 1")),
+        "{}",
+        served.metrics()
+    );
+    assert_eq!(now_served(), new, "the rolled-back version is not served");
+}
+
+#[test]
+fn an_expired_certificate_enrolled_by_fingerprint_is_refused() {
+    let f = Fixture::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = open_store(&rt, &f.database);
+    let (c, k, der) = device_cert(f.dir.path(), None, "factory-cert", true);
+    rt.block_on(async {
+        let d = NewDevice::new(OWN, "yealink", "T54W", Some(OWN)).unwrap();
+        store.add_device(&d).await.unwrap();
+        store
+            .add_certificate(OWN, &CertFingerprint::of_der(&der))
+            .await
+            .unwrap();
+    });
+    // With a --client-ca and without: its dates are judged either way.
+    let mut without_ca = f.config();
+    without_ca.client_cas.clear();
+    for config in [f.config(), without_ca] {
+        let served = Served::start(Config {
+            store: Some(store.clone()),
+            ..config
+        })
+        .unwrap();
+        let url = served.url(&format!("{OWN}.cfg"));
+        let (_, code, body) = curl(&url, &f.ca, Auth::Cert(&c, &k));
+        assert_ne!(code, "200");
+        assert!(body.is_empty());
+    }
+}
+
+#[test]
+fn concurrent_password_guesses_from_one_address_are_throttled_like_sequential_ones() {
+    let f = Fixture::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = open_store(&rt, &f.database);
+    rt.block_on(async {
+        let d = NewDevice::new(OWN, "yealink", "T54W", Some(OWN)).unwrap();
+        store.add_device(&d).await.unwrap();
+        store.set_password(OWN, PASSWORD).await.unwrap();
+    });
+    let mut config = f.config();
+    config.store = Some(store);
+    let served = Served::start(config).unwrap();
+    // 40 wrong guesses on one HTTP/2 connection at once, before any has failed.
+    let guesses = 40;
+    let mut c = Command::new("curl");
+    c.args(["-sS", "--http2", "--parallel", "--parallel-immediate"])
+        .args(["--parallel-max", "50", "--max-time", "60", "--cacert"])
+        .arg(&f.ca)
+        .args(["-u", &format!("{OWN}:not the password")])
+        .args(["-w", "%{http_code}\n"]);
+    for _ in 0..guesses {
+        c.args(["-o", "/dev/null", &served.url(&format!("{OWN}.cfg"))]);
+    }
+    let out = c.output().unwrap();
+    let codes = String::from_utf8(out.stdout).unwrap();
+    let checked = codes.lines().filter(|c| *c == "401").count();
+    assert_eq!(codes.lines().count(), guesses, "{codes}");
+    assert!(checked <= 5, "{checked} guesses checked at once: {codes}");
+    let right = format!("{OWN}:{PASSWORD}");
+    let (_, code, _) = curl(
+        &served.url(&format!("{OWN}.cfg")),
+        &f.ca,
+        Auth::Basic(&right),
+    );
+    assert_eq!(code, "429");
+}
+
+#[test]
+fn a_connection_that_sends_nothing_after_the_handshake_does_not_hold_its_slot() {
+    let f = Fixture::new();
+    let served = Served::start(f.config()).unwrap();
+    let port = served.running.as_ref().unwrap().addr.port();
+    // HTTP/1.1 with no request, and HTTP/2 idle after its preface: each must be closed by
+    // the server (or the MAX_CONNECTIONS slots can all be held by silent clients).
+    let script = r#"
+import socket, ssl, sys, threading
+def idle(alpn, preface):
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    ctx.set_alpn_protocols([alpn])
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname="localhost")
+    s.sendall(preface)
+    s.settimeout(60)
+    try:
+        while s.recv(65536):
+            pass
+        out[alpn] = "closed"
+    except TimeoutError:
+        out[alpn] = "open"
+out = {}
+h2 = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+ts = [threading.Thread(target=idle, args=a) for a in [("http/1.1", b""), ("h2", h2)]]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(sorted(out.items()))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &port.to_string()])
+        .arg(&f.ca)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "[('h2', 'closed'), ('http/1.1', 'closed')]",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_key_with_bytes_after_it_or_in_a_pkcs12_bundle_stops_the_server_and_a_fifo_does_not_hang_it() {
+    let f = Fixture::new();
+    let staging = f.repo.join("staging/bundle");
+    std::fs::create_dir_all(&staging).unwrap();
+    let fifo = staging.join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // A FIFO is not read (opening it would block until a writer came).
+    Served::start(f.config()).unwrap();
+
+    let key = KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["device".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    // The key and its certificate in one DER file: OpenSSL reads the key and ignores the rest.
+    let mut bundle = key.serialize_der();
+    bundle.extend_from_slice(cert.der());
+    let planted = staging.join("device.bin");
+    std::fs::write(&planted, &bundle).unwrap();
+    let err = Served::start(f.config()).err().expect("refused");
+    assert!(err.contains("PKCS#8 DER"), "{err}");
+    std::fs::remove_file(&planted).unwrap();
+
+    let (pem_key, pem_cert) = (f.path("p12-key.pem"), f.path("p12-cert.pem"));
+    std::fs::write(&pem_key, key.serialize_pem()).unwrap();
+    std::fs::write(&pem_cert, cert.pem()).unwrap();
+    let p12 = staging.join("device.p12");
+    let out = Command::new("openssl")
+        .args(["pkcs12", "-export", "-passout", "pass:device", "-inkey"])
+        .arg(&pem_key)
+        .arg("-in")
+        .arg(&pem_cert)
+        .arg("-out")
+        .arg(&p12)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = Served::start(f.config()).err().expect("refused");
+    assert!(err.contains("PKCS#12"), "{err}");
+}
+
+#[test]
+fn a_new_timestamp_key_in_a_new_root_recovers_from_a_fast_forwarded_timestamp() {
+    let mut f = Fixture::new();
+    let served = Served::start(f.config()).unwrap();
+    let timestamp = f.repo.join("metadata/timestamp.json");
+    let ca = f.ca.clone();
+    let now_served = || curl(&served.url("metadata/timestamp.json"), &ca, Auth::None).2;
+    // The stolen timestamp key signs a far-future version.
+    f.kit.ts_version = 1_000_000;
+    f.kit.publish();
+    f.publish();
+    let forwarded = std::fs::read(&timestamp).unwrap();
+    assert!(eventually(|| now_served() == forwarded));
+    // TUF 5.3.11: a root that rotates the timestamp key voids the old versions.
+    f.kit.ts_key = testkit::key(77);
+    f.kit.publish_root(None);
+    f.kit.ts_version = 0;
+    f.kit.publish();
+    f.publish();
+    let recovered = std::fs::read(&timestamp).unwrap();
+    assert!(
+        eventually(|| now_served() == recovered),
+        "{}",
+        served.metrics()
+    );
+}
