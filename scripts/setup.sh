@@ -26,7 +26,17 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+    # Packages only, no services: nginx and postgresql would otherwise start system daemons
+    # the tests never use (they start their own, on loopback, and stop them).
+    no_start=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        no_start=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$no_start" >/dev/null
+        $SUDO chmod 755 "$no_start"
+    fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" || rc=$?
+    [ -z "$no_start" ] || $SUDO rm -f "$no_start"
+    [ "${rc:-0}" -eq 0 ] || { echo "setup: apt-get install failed"; exit 1; }
 fi
 if ! command -v cargo >/dev/null 2>&1; then
     [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
