@@ -153,11 +153,27 @@ impl NewDevice {
     ) -> Result<NewDevice, StoreError> {
         check_label("vendor", vendor)?;
         check_label("model", model)?;
+        let id = DeviceId::parse(id)?;
+        let mut mac = mac.map(Mac::parse).transpose()?;
+        // An ID that is a MAC address is that MAC: phones are named by it in any spelling
+        // (the server treats `001565AABBCC` and `00:15:65:aa:bb:cc` as one device), so two
+        // spellings must not become two devices with their own credentials. Recording the MAC
+        // lets its uniqueness refuse the second one.
+        if let Ok(id_mac) = Mac::parse(id.as_str()) {
+            match &mac {
+                Some(m) if *m != id_mac => {
+                    return Err(StoreError::InvalidMac(format!(
+                        "device {id} is MAC {id_mac}, not {m}"
+                    )))
+                }
+                _ => mac = Some(id_mac),
+            }
+        }
         Ok(NewDevice {
-            id: DeviceId::parse(id)?,
+            id,
             vendor: vendor.to_string(),
             model: model.to_string(),
-            mac: mac.map(Mac::parse).transpose()?,
+            mac,
         })
     }
 }

@@ -168,6 +168,22 @@ async fn a_duplicate_id_or_mac_is_refused_naming_the_owner(db: TestDb) {
         "MAC 001565aabbcc already belongs to device a"
     );
     assert_eq!(store.device("b").await.unwrap(), None);
+
+    // A device named by its MAC: another spelling of that MAC is the same device.
+    store
+        .add_device(&phone("0004f2aabbcc", None))
+        .await
+        .unwrap();
+    for spelling in ["0004F2AABBCC", "00:04:f2:aa:bb:cc"] {
+        let e = store.add_device(&phone(spelling, None)).await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "MAC 0004f2aabbcc already belongs to device 0004f2aabbcc",
+            "{spelling}"
+        );
+    }
+    // An ID that is a MAC cannot be given another MAC.
+    assert!(NewDevice::new("0004f2aabbcd", "poly", "VVX", Some("0004f2000000")).is_err());
 }
 
 async fn a_fingerprint_belongs_to_one_device(db: TestDb) {
