@@ -34,36 +34,16 @@ dir="$(cd "$dir" && pwd)"
 repo="$dir/repo"
 database="sqlite://$dir/store.db"
 step() { printf '\n== %s\n' "$*" >&2; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+source scripts/lib/ceremony.sh
 export HOOKSWITCH_KEY_PASSPHRASE="benchmark passphrase: never use it for real keys"
 HOOKSWITCH_SIGNER_TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 export HOOKSWITCH_SIGNER_TOKEN
 
 step "repository for $devices devices (keys, init, offline signatures, online signer, publish)"
-for name in root1 root2 root3 targets firmware apps config; do
-    "$hs" keys generate --role "${name%[0-9]}" --out "$dir/offline/$name.key"
-done
-for role in snapshot timestamp bins; do
-    "$hs" keys generate --role "$role" --out "$dir/online/$role.key"
-done
-"$hs" repo init --repo "$repo" \
-    --root-key "$dir/offline/root1.key" --root-key "$dir/offline/root2.key" \
-    --root-key "$dir/offline/root3.key" --targets-key "$dir/offline/targets.key" \
-    --firmware-key "$dir/offline/firmware.key" --apps-key "$dir/offline/apps.key" \
-    --config-key "$dir/offline/config.key" --bins-key "$dir/online/bins.key" \
-    --snapshot-key "$dir/online/snapshot.key" --timestamp-key "$dir/online/timestamp.key" \
-    --devices "$devices" -o "$dir/init.json" 2>"$dir/init.log"
-fingerprint="$(sed -n 's/^root v1 fingerprint.*: //p' "$dir/init.log")"
-"$hs" repo sign --request "$dir/init.json" --key "$dir/offline/root1.key" \
-    --key "$dir/offline/root2.key" --key "$dir/offline/targets.key" \
-    --key "$dir/offline/firmware.key" --key "$dir/offline/apps.key" \
-    --key "$dir/offline/config.key" 2>/dev/null
-"$hs" signer --key-dir "$dir/online" --listen 127.0.0.1:0 2>"$dir/signer.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q "127.0.0.1:" "$dir/signer.log" 2>/dev/null && break; sleep 0.1; done
-signer="http://$(grep -o '127\.0\.0\.1:[0-9]*' "$dir/signer.log" | head -1)"
+ceremony_keys
+ceremony_init "$repo" "$devices"
+ceremony_sign 2>/dev/null
+start_signer
 "$hs" repo publish --repo "$repo" --request "$dir/init.json" --signer "$signer" \
     --expect-root "$fingerprint" 2>/dev/null
 

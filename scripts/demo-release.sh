@@ -17,9 +17,7 @@ mkdir -p "$dir/offline" "$dir/online"
 dir="$(cd "$dir" && pwd)"
 repo="$dir/repo"
 step() { printf '\n== %s\n' "$*"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+source scripts/lib/ceremony.sh
 
 # Demo secrets: a real deployment types the passphrase at a prompt on the air-gapped host.
 export HOOKSWITCH_KEY_PASSPHRASE="demo passphrase: never use it for real keys"
@@ -27,34 +25,18 @@ HOOKSWITCH_SIGNER_TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(3
 export HOOKSWITCH_SIGNER_TOKEN
 
 step "1. Keys: offline roles on the air-gapped host, online roles for the signer"
-for name in root1 root2 root3 targets firmware apps config; do
-    "$hs" keys generate --role "${name%[0-9]}" --out "$dir/offline/$name.key"
-done
-for role in snapshot timestamp bins; do
-    "$hs" keys generate --role "$role" --out "$dir/online/$role.key"
-done
+ceremony_keys
 
 step "2. The init request (air-gapped host): root 2 of 3, every role's keys, config bins for 100 phones"
-"$hs" repo init --repo "$repo" \
-    --root-key "$dir/offline/root1.key" --root-key "$dir/offline/root2.key" \
-    --root-key "$dir/offline/root3.key" --targets-key "$dir/offline/targets.key" \
-    --firmware-key "$dir/offline/firmware.key" --apps-key "$dir/offline/apps.key" \
-    --config-key "$dir/offline/config.key" --bins-key "$dir/online/bins.key" \
-    --snapshot-key "$dir/online/snapshot.key" --timestamp-key "$dir/online/timestamp.key" \
-    --devices 100 -o "$dir/init.json" 2>&1 | tee "$dir/init.log"
-# The administrator writes this down and types it on the online host.
-fingerprint="$(sed -n 's/^root v1 fingerprint.*: //p' "$dir/init.log")"
+ceremony_init "$repo" 100
+# The administrator writes this fingerprint down and types it on the online host.
+cat "$dir/init.log"
 
 step "3. Offline signatures (two of the three root keys suffice)"
-"$hs" repo sign --request "$dir/init.json" --key "$dir/offline/root1.key" \
-    --key "$dir/offline/root2.key" --key "$dir/offline/targets.key" \
-    --key "$dir/offline/firmware.key" --key "$dir/offline/apps.key" --key "$dir/offline/config.key"
+ceremony_sign
 
 step "4. The online signer (its own process; only snapshot, timestamp and bins keys)"
-"$hs" signer --key-dir "$dir/online" --listen 127.0.0.1:0 2>"$dir/signer.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q "127.0.0.1:" "$dir/signer.log" 2>/dev/null && break; sleep 0.1; done
-signer="http://$(grep -o '127\.0\.0\.1:[0-9]*' "$dir/signer.log" | head -1)"
+start_signer
 echo "signer at $signer"
 
 step "5. First publication, pinned to the root fingerprint from step 2"
