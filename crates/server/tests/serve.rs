@@ -548,11 +548,7 @@ fn agent_init(f: &Fixture, meta: &Path) {
         .arg(&f.root)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 }
 
 #[test]
@@ -562,11 +558,7 @@ fn our_agent_and_python_tuf_refresh_and_download_through_the_server() {
     let meta = f.path("agent-meta");
     agent_init(&f, &meta);
     let out = agent_download(&f, &served, &meta, "firmware/T54W.rom");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_eq!(
         std::fs::read(f.path("downloads/firmware/T54W.rom")).unwrap(),
         b"firmware image"
@@ -579,11 +571,7 @@ fn our_agent_and_python_tuf_refresh_and_download_through_the_server() {
         Some(&f.ca),
         &["firmware/T54W.rom", "apps/directory.apk"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 }
 
 #[test]
@@ -640,11 +628,7 @@ fn a_publication_while_clients_fetch_gives_no_mixed_version_and_a_bad_one_is_not
     assert_eq!(code, "200", "{previous}");
     let newest = format!("firmware image {}", publications - 1).into_bytes();
     let out = agent_download(&f, &served, &meta, "firmware/T54W.rom");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_eq!(
         std::fs::read(f.path("downloads/firmware/T54W.rom")).unwrap(),
         newest
@@ -667,11 +651,7 @@ fn a_publication_while_clients_fetch_gives_no_mixed_version_and_a_bad_one_is_not
     assert_eq!(code, "200");
     assert_eq!(now, good);
     let out = agent_download(&f, &served, &meta, "firmware/T54W.rom");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 }
 
 #[test]
@@ -990,11 +970,7 @@ fn a_key_with_bytes_after_it_or_in_a_pkcs12_bundle_stops_the_server_and_a_fifo_d
         .arg(&p12)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let err = Served::start(f.config()).err().expect("refused");
     assert!(err.contains("PKCS#12"), "{err}");
 }
@@ -1023,5 +999,14 @@ fn a_new_timestamp_key_in_a_new_root_recovers_from_a_fast_forwarded_timestamp() 
         eventually(|| now_served() == recovered),
         "{}",
         served.metrics()
+    );
+}
+
+/// The command succeeded; otherwise fail with what it said.
+fn assert_succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
